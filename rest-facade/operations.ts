@@ -1,0 +1,78 @@
+import { parse, validate, visit, specifiedRules, Kind, type ASTNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { documentLimitsRule, type DocumentLimits } from '../schema/limits.js';
+
+/**
+ * Every GraphQL operation a REST route runs, by name. Routes (routes.ts) refer to these names;
+ * the documents are parsed and validated once, at start-up, so a broken one stops the server from starting.
+ */
+const FRAGMENTS = /* GraphQL */ `
+  fragment V2MiniUser on User { username resourceUrl webUrl }
+  fragment V2FullUser on User {
+    ...V2MiniUser firstname lastname avatar about city country url email registeredAt
+  }
+  fragment V2Thing on Thing {
+    databaseId resourceUrl webUrl url flattrCount flattrUserCount title description tags
+    language { id } category { id } createdAt hidden image
+    owner { ...V2MiniUser ...V2FullUser @include(if: $full) }
+    viewerState { flattred subscribed }
+    ownerView { lastFlattrAt updatedAt }
+  }
+`;
+
+const OPERATIONS = /* GraphQL */ `
+  query Categories { categories { id text } }
+  query Languages { languages { id text } }
+  query UserByUsername($username: String!) { user(username: $username) { ...V2FullUser } }
+  query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }
+  query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(ids: $ids) { ...V2Thing } }
+`;
+
+export interface CompiledOperations {
+  get(name: string): DocumentNode;
+}
+
+export function compileOperations(schema: GraphQLSchema, limits: DocumentLimits): CompiledOperations {
+  const document = parse(OPERATIONS + FRAGMENTS);
+  const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
+  const byName = new Map<string, DocumentNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION || !definition.name) continue;
+    // One document per operation, holding only the fragments it is validated with.
+    const single: DocumentNode = { kind: Kind.DOCUMENT, definitions: [definition, ...fragments] };
+    const used = usedFragments(single);
+    const trimmed: DocumentNode = { kind: Kind.DOCUMENT, definitions: [definition, ...fragments.filter((f) => used.has(f.name.value))] };
+    const errors = validate(schema, trimmed, [...specifiedRules, documentLimitsRule(limits)]);
+    if (errors.length > 0) {
+      throw new Error(`REST operation ${definition.name.value} is invalid: ${errors.map((e) => e.message).join('; ')}`);
+    }
+    byName.set(definition.name.value, trimmed);
+  }
+  return {
+    get(name) {
+      const doc = byName.get(name);
+      if (!doc) throw new Error(`Unknown REST operation ${name}`);
+      return doc;
+    },
+  };
+}
+
+function usedFragments(document: DocumentNode): Set<string> {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const used = new Set<string>();
+  const pending: string[] = [];
+  const collect = (node: ASTNode) =>
+    visit(node, {
+      FragmentSpread(spread) {
+        if (!used.has(spread.name.value)) {
+          used.add(spread.name.value);
+          pending.push(spread.name.value);
+        }
+      },
+    });
+  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION) collect(d);
+  while (pending.length > 0) {
+    const fragment = fragments.get(pending.pop()!);
+    if (fragment) collect(fragment);
+  }
+  return used;
+}

@@ -1,0 +1,175 @@
+import { Router } from '@koa/router';
+import { execute, type GraphQLSchema } from 'graphql';
+import type { Context } from 'koa';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../src/config/config.js';
+import type { Clock } from '../src/config/clock.js';
+import { resolveAccessToken, type Viewer } from '../src/services/tokens.js';
+import type { GraphQLContext } from '../schema/context.js';
+import { compileOperations } from './operations.js';
+import { routes } from './routes.js';
+import type { RestRoute } from './route.js';
+import type { RestRequest } from './request.js';
+import { RestError, errorBody, isErrorCode, routeNotFound, type ErrorFamily } from './errors.js';
+import { invalidToken, insufficientScope, missingToken, multipleTokens, presentedToken } from './access-token.js';
+import { CORS_HEADERS, preflightHeaders } from './cors.js';
+import { negotiateFormat, splitFormatSuffix } from './negotiate.js';
+import type { FormatKey } from './formats/media-types.js';
+import { errorFormat, renderBody } from './render.js';
+import { parseQueryString } from './params.js';
+import { readBody } from './body.js';
+
+export const REST_PREFIX = '/rest/v2';
+
+export interface RestFacadeDeps {
+  schema: GraphQLSchema;
+  orm: MikroORM;
+  config: AppConfig;
+  clock: Clock;
+  logger: Logger;
+}
+
+interface MatchedRoute {
+  route: RestRoute;
+  params: Record<string, string>;
+}
+
+const OVERRIDABLE = new Set(['PATCH', 'PUT', 'DELETE']);
+
+/** Spec D4: only POST is overridden; body `_method`, then query `_method`, then the header. */
+function effectiveMethod(ctx: Context, body: Map<string, unknown>, query: Map<string, string>): string {
+  if (ctx.method !== 'POST') return ctx.method;
+  for (const candidate of [body.get('_method'), query.get('_method'), ctx.get('X-HTTP-Method-Override')]) {
+    if (typeof candidate === 'string' && OVERRIDABLE.has(candidate.toUpperCase())) return candidate.toUpperCase();
+  }
+  return 'POST';
+}
+
+/** Spec §1.4: strip one trailing slash and a recognised suffix from the last segment. */
+function routePath(rawPath: string): { path: string; suffix: FormatKey | null } {
+  let path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  const slash = path.lastIndexOf('/');
+  const { segment, suffix } = splitFormatSuffix(path.slice(slash + 1));
+  path = path.slice(0, slash + 1) + segment;
+  return { path: path || '/', suffix };
+}
+
+export function createRestFacade(deps: RestFacadeDeps) {
+  const { schema, orm, config, clock, logger } = deps;
+  const operations = compileOperations(schema, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost });
+  // @koa/router matches paths; the route entries (not router middleware) say what each match does.
+  const router = new Router({ sensitive: true });
+  const routesByName = new Map<string, RestRoute>();
+  for (const route of routes) {
+    router.register(route.path, [route.method], () => undefined, { name: route.name });
+    routesByName.set(route.name, route);
+  }
+
+  function match(path: string, method: string): MatchedRoute | null {
+    const lookupMethod = method === 'HEAD' ? 'GET' : method;
+    for (const layer of router.match(path, lookupMethod).pathAndMethod) {
+      const route = layer.name ? routesByName.get(layer.name) : undefined;
+      if (!route) continue;
+      let params: Record<string, string>;
+      try {
+        params = layer.params(path, layer.captures(path));
+      } catch {
+        return null; // malformed percent-encoding: no route can match it
+      }
+      if (!route.matches || route.matches(params)) return { route, params };
+    }
+    return null;
+  }
+
+  function send(ctx: Context, status: number, format: FormatKey, root: string, value: unknown, headers: Record<string, string> = {}) {
+    const rendered = renderBody(format, root, value);
+    ctx.status = status;
+    ctx.set({ ...CORS_HEADERS, Vary: 'Accept', ...headers, 'Content-Type': rendered.contentType });
+    ctx.body = rendered.body;
+  }
+
+  function sendError(ctx: Context, error: RestError, format: FormatKey | null, family: ErrorFamily) {
+    send(ctx, error.status, errorFormat(format), 'response', errorBody(config.docsUrl, error, family), error.headers);
+  }
+
+  async function run(ctx: Context, matched: MatchedRoute, request: RestRequest, em: GraphQLContext['em']) {
+    const { route } = matched;
+    const variables = route.variables(request);
+    const contextValue: GraphQLContext = { em, clock, config, viewer: request.viewer };
+    const result = await execute({ schema, document: operations.get(route.operation), variableValues: variables, contextValue });
+    if (result.errors?.length) {
+      const first = result.errors[0]!;
+      const code = first.extensions?.code;
+      if (isErrorCode(code)) throw new RestError(code, first.message);
+      throw first.originalError ?? first;
+    }
+    const body = route.shape(result.data, request);
+    send(ctx, route.status ?? 200, request.format, route.root, body);
+  }
+
+  return async function restFacade(ctx: Context): Promise<void> {
+    // Step 1: preflight, for any path.
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      ctx.set(preflightHeaders(ctx.get('Access-Control-Request-Headers') || undefined));
+      return;
+    }
+    const query = parseQueryString(ctx.querystring, ctx.method);
+    const { path, suffix } = routePath(ctx.path.slice(REST_PREFIX.length) || '/');
+    const accept = ctx.get('Accept') || undefined;
+    let format: FormatKey | null = negotiateFormat({ suffix, accept, supported: ['json', 'xml', 'yaml'] });
+    let family: ErrorFamily = null;
+    try {
+      // Step 2.
+      if (config.requireTls && !ctx.secure) {
+        throw new RestError('invalid_request', 'Requires ssl', { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="flattr", error="invalid_request"' } });
+      }
+      // Step 3.
+      const body = await readBody(ctx);
+      const method = effectiveMethod(ctx, body.params, query);
+      const matched = match(path, method);
+      if (matched) {
+        format = negotiateFormat({ suffix, accept, supported: matched.route.formats, acceptNegotiable: matched.route.acceptFormats });
+      }
+      // Step 4.
+      const token = presentedToken({
+        header: ctx.get('Authorization') || undefined,
+        query: query.get('access_token'),
+        body: body.params.get('access_token'),
+      });
+      const em = orm.em.fork();
+      let viewer: Viewer | null = null;
+      let tokenInvalid = false;
+      if (token && 'token' in token) {
+        viewer = await resolveAccessToken(em, token.token);
+        tokenInvalid = viewer === null;
+      }
+      // Step 5 (rate limiting) belongs here; it arrives with its own issue.
+      // Step 6.
+      if (token && 'multiple' in token) throw multipleTokens();
+      if (tokenInvalid) throw invalidToken();
+      // Step 7.
+      if (format === null) throw new RestError('not_acceptable');
+      // Step 8.
+      if (!matched) throw routeNotFound();
+      family = matched.route.family;
+      // Step 9.
+      if (body.failure) throw body.failure;
+      // Step 10.
+      if (matched.route.auth === 'required' && !viewer) throw missingToken();
+      if (matched.route.scope && !viewer?.scopes.has(matched.route.scope)) throw insufficientScope(matched.route.scope);
+      // Steps 11-14.
+      const request: RestRequest = { method, params: matched.params, query, body: body.params, format, viewer };
+      if (token && 'token' in token && query.has('access_token')) ctx.set('Cache-Control', 'private');
+      await run(ctx, matched, request, em);
+    } catch (error) {
+      if (error instanceof RestError) {
+        sendError(ctx, error, error.code === 'not_acceptable' ? null : format, family);
+        return;
+      }
+      logger.error({ err: error, path: ctx.path }, 'REST request failed');
+      sendError(ctx, new RestError('server_error'), format, family);
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import type { FormatKey } from './formats/media-types.js';
+import type { Viewer } from '../src/services/tokens.js';
+
+/** The transport-neutral view of a REST call that route declarations read. */
+export interface RestRequest {
+  method: string;
+  params: Record<string, string>;
+  /** Query string, first occurrence wins (spec D14). */
+  query: Map<string, string>;
+  /** Body parameters for POST/PUT/PATCH/DELETE (spec §4.2). */
+  body: Map<string, unknown>;
+  format: FormatKey;
+  viewer: Viewer | null;
+}

@@ -1,0 +1,86 @@
+/**
+ * GraphQL results → v2 objects (spec §8), keys in the spec's table order. Pure reshaping: which fields
+ * the caller may see was already decided by the schema (null = not visible).
+ */
+
+export interface GqlUser {
+  username: string;
+  resourceUrl: string;
+  webUrl: string;
+  firstname?: string;
+  lastname?: string;
+  avatar?: string;
+  about?: string;
+  city?: string;
+  country?: string;
+  url?: string;
+  email?: string | null;
+  registeredAt?: string | null;
+}
+
+export interface GqlThing {
+  databaseId: number;
+  resourceUrl: string;
+  webUrl: string;
+  url: string;
+  flattrCount: number;
+  flattrUserCount: number;
+  title: string;
+  description: string;
+  tags: string[];
+  language: { id: string };
+  category: { id: string };
+  createdAt: string;
+  owner: GqlUser;
+  hidden: boolean;
+  image: string;
+  viewerState: { flattred: boolean; subscribed: boolean } | null;
+  ownerView: { lastFlattrAt: string | null; updatedAt: string | null } | null;
+}
+
+/** unixtime (spec §2.1); "never" is 0. */
+export function unixtime(iso: string | null | undefined): number {
+  return iso ? Math.floor(Date.parse(iso) / 1000) : 0;
+}
+
+export function miniUser(user: GqlUser) {
+  return { type: 'user', resource: user.resourceUrl, link: user.webUrl, username: user.username };
+}
+
+export function fullUser(user: GqlUser) {
+  return {
+    ...miniUser(user),
+    firstname: user.firstname ?? '',
+    lastname: user.lastname ?? '',
+    avatar: user.avatar ?? '',
+    about: user.about ?? '',
+    city: user.city ?? '',
+    country: user.country ?? '',
+    url: user.url ?? '',
+    ...(user.email != null ? { email: user.email } : {}),
+    ...(user.registeredAt != null ? { registered_at: unixtime(user.registeredAt) } : {}),
+  };
+}
+
+export function thing(t: GqlThing, full: boolean) {
+  return {
+    type: 'thing',
+    resource: t.resourceUrl,
+    link: t.webUrl,
+    id: t.databaseId,
+    url: t.url,
+    flattrs: t.flattrCount,
+    flattrs_user_count: t.flattrUserCount,
+    title: t.title,
+    description: t.description,
+    tags: t.tags,
+    language: t.language.id,
+    category: t.category.id,
+    created_at: unixtime(t.createdAt),
+    owner: full ? fullUser(t.owner) : miniUser(t.owner),
+    hidden: t.hidden,
+    image: t.image,
+    ...(t.viewerState ? { flattred: t.viewerState.flattred, subscribed: t.viewerState.subscribed } : {}),
+    ...(t.ownerView ? { last_flattr_at: unixtime(t.ownerView.lastFlattrAt), updated_at: unixtime(t.ownerView.updatedAt) } : {}),
+  };
+}

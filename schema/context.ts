@@ -1,0 +1,13 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../src/config/config.js';
+import type { Clock } from '../src/config/clock.js';
+import type { Viewer } from '../src/services/tokens.js';
+
+/** Built once per request, for /graphql and for every in-process REST operation alike. */
+export interface GraphQLContext {
+  em: EntityManager;
+  clock: Clock;
+  config: AppConfig;
+  /** The user behind a valid access token, with its scopes; null for anonymous callers. */
+  viewer: Viewer | null;
+}

@@ -1,0 +1,10 @@
+import { builder } from './builder.js';
+import './scalars.js';
+import './types/reference.js';
+import './types/user.js';
+import './types/thing.js';
+import './types/flattr.js';
+import './types/subscription.js';
+
+export type { GraphQLContext } from './context.js';
+export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,28 @@
+import { builder } from './builder.js';
+import { loadThings, loadUsers } from './loaders.js';
+import type { FlattrEntity, SubscriptionEntity, ThingEntity, UserEntity } from '../src/entities/index.js';
+import type { ReferenceEntry } from '../src/services/reference-data.js';
+
+// Refs live apart from their fields so that types can point at each other without import cycles.
+
+export const UserRef = builder.loadableNodeRef('User', {
+  id: { resolve: (user: UserEntity) => user.id },
+  load: (ids: (string | number)[], ctx) => loadUsers(ctx.em, ids.map(Number)),
+  sort: (user) => user.id,
+});
+
+export const ThingRef = builder.loadableNodeRef('Thing', {
+  id: { resolve: (thing: ThingEntity) => thing.id },
+  load: (ids: (string | number)[], ctx) => loadThings(ctx.em, ids.map(Number)),
+  sort: (thing) => thing.id,
+});
+
+export const FlattrRef = builder.objectRef<FlattrEntity>('Flattr');
+export const SubscriptionRef = builder.objectRef<SubscriptionEntity>('Subscription');
+export const CategoryRef = builder.objectRef<ReferenceEntry>('Category');
+export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
+
+/** Visible only to the thing's owner (spec §8.3 fields 19-20). */
+export const ThingOwnerViewRef = builder.objectRef<ThingEntity>('ThingOwnerView');
+/** What the authenticated caller has done with a thing (spec §8.3 fields 17-18). */
+export const ThingViewerStateRef = builder.objectRef<ThingEntity>('ThingViewerState');

@@ -1,0 +1,119 @@
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Every setting of the service, validated once at start-up (README "Configuration"). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** null: run on the embedded PostgreSQL kept in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  apiUrl: string;
+  siteUrl: string;
+  docsUrl: string;
+  rateLimitPerHour: number;
+  rateLimitWindowSeconds: number;
+  maxPageSize: number;
+  authCodeTtlSeconds: number;
+  tagAuthority: string;
+  trustProxy: boolean;
+  requireTls: boolean;
+  redisUrl: string | null;
+  logLevel: LogLevel;
+  graphqlMaxDepth: number;
+  graphqlMaxCost: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function baseUrl(env: Env, name: string, fallback: string): string {
+  const raw = read(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  // Spec §1.1: a trailing slash is removed when the configuration is loaded.
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env, name: string): string | null {
+  const raw = read(env, name);
+  if (raw === undefined) return null;
+  if (!/^postgres(ql)?:\/\//.test(raw)) throw new ConfigError(`${name} must be a postgres:// URL`);
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const redisUrl = read(env, 'REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL must be a redis:// URL');
+  return {
+    port,
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl: databaseUrl(env, 'DATABASE_URL'),
+    dataDir: path.resolve(cwd, read(env, 'DATA_DIR') ?? './.data'),
+    apiUrl: baseUrl(env, 'API_URL', `http://localhost:${port}/rest/v2`),
+    siteUrl: baseUrl(env, 'SITE_URL', `http://localhost:${port}`),
+    docsUrl: baseUrl(env, 'DOCS_URL', 'http://developers.flattr.net'),
+    rateLimitPerHour: integer(env, 'RATE_LIMIT_PER_HOUR', 5000, 1, 1_000_000_000),
+    rateLimitWindowSeconds: integer(env, 'RATE_LIMIT_WINDOW_SECONDS', 3600, 1, 86_400 * 366),
+    maxPageSize: integer(env, 'MAX_PAGE_SIZE', 100, 1, 10_000),
+    authCodeTtlSeconds: integer(env, 'AUTH_CODE_TTL_SECONDS', 600, 1, 86_400),
+    tagAuthority: read(env, 'TAG_AUTHORITY') ?? 'flattr.com',
+    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    requireTls: boolean(env, 'REQUIRE_TLS', false),
+    redisUrl,
+    logLevel,
+    graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
+    graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 10, 10_000_000),
+  };
+}
+
+/** Loads `.env` from the working directory when present; real environment variables win. */
+export function loadDotEnv(cwd: string = process.cwd()): void {
+  const file = path.join(cwd, '.env');
+  try {
+    process.loadEnvFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

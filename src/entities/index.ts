@@ -1,0 +1,15 @@
+export { Category, Language } from './reference.js';
+export { User, type UserEntity } from './user.js';
+export { Thing, type ThingEntity } from './thing.js';
+export { Flattr, type FlattrEntity, periodOf, FLATTR_SOURCES } from './flattr.js';
+export { Subscription, type SubscriptionEntity } from './subscription.js';
+export { OAuthClient, AuthorizationCode, AccessToken, type OAuthClientEntity, type AccessTokenEntity } from './oauth.js';
+
+import { Category, Language } from './reference.js';
+import { User } from './user.js';
+import { Thing } from './thing.js';
+import { Flattr } from './flattr.js';
+import { Subscription } from './subscription.js';
+import { OAuthClient, AuthorizationCode, AccessToken } from './oauth.js';
+
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken];

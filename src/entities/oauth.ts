@@ -1,0 +1,58 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { User } from './user.js';
+
+/** Spec §14.1. The secret is stored only as a hash. */
+export const OAuthClient = defineEntity({
+  name: 'OAuthClient',
+  tableName: 'oauth_clients',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    clientId: p.string().length(255).unique('oauth_clients_client_id_unique'),
+    clientSecretHash: p.string().length(255),
+    name: p.string().length(255),
+    description: p.text().default(''),
+    callbackUrls: p.array().columnType('text[]').default('{}'),
+    owner: p.manyToOne(User).deleteRule('cascade').nullable(),
+    enabled: p.boolean().default(true),
+    createdAt: p.datetime().columnType('timestamptz'),
+  },
+});
+
+/** Spec §14.8. Only a SHA-256 of the code is stored. */
+export const AuthorizationCode = defineEntity({
+  name: 'AuthorizationCode',
+  tableName: 'oauth_authorization_codes',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    codeHash: p.string().columnType('char(64)').unique('oauth_authorization_codes_code_hash_unique'),
+    client: p.manyToOne(OAuthClient).deleteRule('cascade'),
+    user: p.manyToOne(User).deleteRule('cascade'),
+    scopes: p.array().columnType('text[]').default('{}'),
+    redirectUri: p.text().nullable(),
+    codeChallenge: p.string().length(128).nullable(),
+    codeChallengeMethod: p.string().length(16).nullable(),
+    createdAt: p.datetime().columnType('timestamptz'),
+    expiresAt: p.datetime().columnType('timestamptz'),
+    usedAt: p.datetime().columnType('timestamptz').nullable(),
+  },
+});
+
+/** Spec §14.9: access grants. Only a SHA-256 of the token is stored. */
+export const AccessToken = defineEntity({
+  name: 'AccessToken',
+  tableName: 'oauth_access_tokens',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    tokenHash: p.string().columnType('char(64)').unique('oauth_access_tokens_token_hash_unique'),
+    client: p.manyToOne(OAuthClient).deleteRule('cascade'),
+    user: p.manyToOne(User).deleteRule('cascade'),
+    scopes: p.array().columnType('text[]').default('{}'),
+    authorizationCode: p.manyToOne(AuthorizationCode).deleteRule('set null').nullable(),
+    createdAt: p.datetime().columnType('timestamptz'),
+    revokedAt: p.datetime().columnType('timestamptz').nullable(),
+  },
+  indexes: [{ name: 'oauth_access_tokens_user_client_idx', properties: ['user', 'client'] }],
+});
+
+export type OAuthClientEntity = InferEntity<typeof OAuthClient>;
+export type AccessTokenEntity = InferEntity<typeof AccessToken>;

@@ -1,0 +1,23 @@
+import type { AppConfig } from '../config/config.js';
+import { findRunningEmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded-postgres.js';
+
+export interface DatabaseHandle {
+  url: string;
+  /** Stops what this process started (the embedded PostgreSQL); a no-op for an external server. */
+  stop(): Promise<void>;
+}
+
+/** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR, started or reused. */
+export async function provideDatabase(config: AppConfig, log: (msg: string) => void): Promise<DatabaseHandle> {
+  if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
+  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, log });
+  return embedded;
+}
+
+/** For a second process (the admin CLI): connect to the same database as the running server. */
+export async function connectToExistingDatabase(config: AppConfig, log: (msg: string) => void): Promise<DatabaseHandle> {
+  if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
+  const running = await findRunningEmbeddedDatabase(config.dataDir);
+  if (running) return { url: running, stop: async () => undefined };
+  return startEmbeddedDatabase({ dataDir: config.dataDir, log });
+}

@@ -1,0 +1,27 @@
+/**
+ * A rule of the domain was broken. `code` is the spec's error code (§6.2); GraphQL exposes it as a typed
+ * error and the REST facade maps it to the HTTP status the spec gives.
+ */
+export type DomainErrorCode =
+  | 'not_found'
+  | 'validation'
+  | 'invalid_parameters'
+  | 'forbidden'
+  | 'flattr_once'
+  | 'flattr_owner'
+  | 'thing_owner'
+  | 'subscribed'
+  | 'no_means';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const NOT_FOUND_USER = 'The requested user could not be found';
+export const NOT_FOUND_THINGS = 'The requested thing(s) could not be found';

@@ -1,0 +1,74 @@
+import { referenceData } from './reference-data.js';
+import { DomainError } from './domain-error.js';
+
+/** Spec §12.2 validation texts and normalisations, shared by every way a thing is created or updated. */
+
+const TITLE_MAX = 100;
+const DESCRIPTION_MAX = 1000;
+const URL_MAX = 2048;
+
+function fail(message: string): never {
+  throw new DomainError('validation', message);
+}
+
+function codePoints(text: string): number {
+  return [...text].length;
+}
+
+export function normaliseUrl(raw: string | undefined, isAutoSubmitUrl: (url: URL) => boolean = () => false): string {
+  const url = (raw ?? '').trim();
+  if (url === '' || url.length > URL_MAX) fail('Invalid url');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail('Invalid url');
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') fail('Invalid url');
+  if (isAutoSubmitUrl(parsed)) fail('Invalid url');
+  return url;
+}
+
+export function normaliseTitle(raw: string | undefined, url: string): string {
+  const title = (raw ?? '').replace(/<[^>]*>/g, '').trim();
+  if (title === '') return [...url].slice(0, TITLE_MAX).join('');
+  if (codePoints(title) > TITLE_MAX) fail('Title is too long');
+  return title;
+}
+
+export function normaliseDescription(raw: string | undefined): string {
+  const description = (raw ?? '')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<[^>]*>/g, '')
+    .trim();
+  if (codePoints(description) > DESCRIPTION_MAX) fail('Description is too long');
+  return description;
+}
+
+export function normaliseCategory(raw: string | undefined): string {
+  if (raw === undefined) return referenceData.defaultCategory;
+  if (!referenceData.categories.some((c) => c.id === raw)) fail('Invalid category');
+  return raw;
+}
+
+export function normaliseLanguage(raw: string | undefined): string {
+  if (raw === undefined) return referenceData.defaultLanguage;
+  if (!referenceData.languages.some((l) => l.id === raw)) fail('Invalid language');
+  return raw;
+}
+
+/** Trimmed, empties dropped, case-insensitive duplicates removed keeping the first spelling. */
+export function normaliseTags(raw: string | string[] | undefined): string[] {
+  if (raw === undefined) return [];
+  const parts = typeof raw === 'string' ? raw.split(',') : raw;
+  const seen = new Set<string>();
+  const tags: string[] = [];
+  for (const part of parts) {
+    const tag = part.trim();
+    const key = tag.toLowerCase();
+    if (tag === '' || seen.has(key)) continue;
+    seen.add(key);
+    tags.push(tag);
+  }
+  return tags;
+}

@@ -1,0 +1,57 @@
+import { raw, type EntityManager } from '@mikro-orm/postgresql';
+import { User, type UserEntity } from '../entities/index.js';
+import type { Clock } from '../config/clock.js';
+import { DomainError, NOT_FOUND_USER } from './domain-error.js';
+import { hashPassword } from './passwords.js';
+
+// Spec §2.4: stored usernames; none may end in a format suffix (§1.4).
+const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+const FORMAT_SUFFIX = /\.(json|xml|yaml|as|atom|txt)$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export interface NewUser {
+  username: string;
+  email: string;
+  password: string;
+  firstname?: string;
+  lastname?: string;
+  balanceCents?: number;
+}
+
+export async function findUserByUsername(em: EntityManager, username: string): Promise<UserEntity | null> {
+  // Matches the unique index on lower(username), so the lookup uses it.
+  return em.findOne(User, { [raw((alias) => `lower(${alias}.username)`)]: username.toLowerCase() });
+}
+
+export async function createUser(em: EntityManager, clock: Clock, input: NewUser): Promise<UserEntity> {
+  if (!USERNAME.test(input.username) || FORMAT_SUFFIX.test(input.username)) {
+    throw new DomainError('validation', 'Invalid username: use 1-64 letters, digits, _ . - (not starting with . or -)');
+  }
+  if (!EMAIL.test(input.email) || input.email.length > 320) throw new DomainError('validation', 'Invalid email');
+  if (input.password.length < 8) throw new DomainError('validation', 'Password must be at least 8 characters');
+  if (input.balanceCents !== undefined && (!Number.isInteger(input.balanceCents) || input.balanceCents < 0)) {
+    throw new DomainError('validation', 'Means must be a whole number of cents, 0 or more');
+  }
+  if (await findUserByUsername(em, input.username)) throw new DomainError('validation', 'Username is already taken');
+  const user = em.create(User, {
+    username: input.username,
+    email: input.email,
+    passwordHash: await hashPassword(input.password),
+    firstname: input.firstname ?? '',
+    lastname: input.lastname ?? '',
+    balanceCents: input.balanceCents ?? 0,
+    registeredAt: clock.now(),
+  });
+  await em.flush();
+  return user;
+}
+
+/** Adds means to a user's balance (administration only: no API endpoint changes balances, spec §12.1). */
+export async function fundUser(em: EntityManager, username: string, cents: number): Promise<UserEntity> {
+  if (!Number.isInteger(cents) || cents <= 0) throw new DomainError('validation', 'Cents must be a positive whole number');
+  const user = await findUserByUsername(em, username);
+  if (!user) throw new DomainError('not_found', NOT_FOUND_USER);
+  await em.nativeUpdate(User, { id: user.id }, { balanceCents: raw('balance_cents + ?', [cents]) });
+  await em.refresh(user);
+  return user;
+}
