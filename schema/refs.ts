@@ -8,13 +8,11 @@ import type { ReferenceEntry } from '../src/services/reference-data.js';
 export const UserRef = builder.loadableNodeRef('User', {
   id: { resolve: (user: UserEntity) => user.id },
   load: (ids: (string | number)[], ctx) => loadUsers(ctx.em, ids.map(Number)),
-  sort: (user) => user.id,
 });
 
 export const ThingRef = builder.loadableNodeRef('Thing', {
   id: { resolve: (thing: ThingEntity) => thing.id },
   load: (ids: (string | number)[], ctx) => loadThings(ctx.em, ids.map(Number)),
-  sort: (thing) => thing.id,
 });
 
 export const FlattrRef = builder.objectRef<FlattrEntity>('Flattr');

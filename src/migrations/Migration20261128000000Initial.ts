@@ -41,10 +41,12 @@ export class Migration20261128000000Initial extends Migration {
 
     // Spec §12.2: `flattrs`, `flattrs_user_count` and `last_flattr_at` must always equal what the flattr
     // rows say, whoever writes them (API, admin CLI, seed scripts), so the database keeps them.
-    // The thing row is locked first; each later statement then sees every committed flattr on it.
+    // The thing row is locked first (NO KEY UPDATE: it does not conflict with the KEY SHARE lock the
+    // foreign key takes, so concurrent flattrs queue instead of deadlocking); each later statement then
+    // sees every committed flattr on it.
     this.addSql(`create function flattrs_counters_after_insert() returns trigger language plpgsql as $$
 begin
-  perform 1 from things where id = new.thing_id for update;
+  perform 1 from things where id = new.thing_id for no key update;
   update things set
     flattrs_count = flattrs_count + 1,
     flattrs_user_count = flattrs_user_count + case when exists (
@@ -55,7 +57,7 @@ begin
 end $$;`);
     this.addSql(`create function flattrs_counters_after_delete() returns trigger language plpgsql as $$
 begin
-  perform 1 from things where id = old.thing_id for update;
+  perform 1 from things where id = old.thing_id for no key update;
   update things set
     flattrs_count = flattrs_count - 1,
     flattrs_user_count = flattrs_user_count - case when exists (

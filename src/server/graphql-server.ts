@@ -25,8 +25,10 @@ export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimit
 
 export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 
-/** Runs Yoga inside Koa: Yoga writes the Node response itself, so Koa must not respond again. */
+/** Runs Yoga inside Koa and copies its Fetch API response onto the Koa context. */
 export async function serveGraphQL(yoga: GraphQLServer, ctx: Context, context: GraphQLContext): Promise<void> {
-  ctx.respond = false;
-  await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, context);
+  const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, context);
+  ctx.status = response.status;
+  response.headers.forEach((value, key) => ctx.set(key, value));
+  ctx.body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
 }

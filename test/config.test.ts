@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+import { ManualClock } from '../src/config/clock.js';
+
+describe('configuration', () => {
+  it('has the documented defaults, derived from PORT', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: null,
+      dataDir: '/srv/app/.data',
+      apiUrl: 'http://localhost:3000/rest/v2',
+      siteUrl: 'http://localhost:3000',
+      docsUrl: 'http://developers.flattr.net',
+      rateLimitPerHour: 5000,
+      rateLimitWindowSeconds: 3600,
+      maxPageSize: 100,
+      authCodeTtlSeconds: 600,
+      tagAuthority: 'flattr.com',
+      trustProxy: false,
+      requireTls: false,
+      redisUrl: null,
+      logLevel: 'info',
+      graphqlMaxDepth: 12,
+      graphqlMaxCost: 5000,
+    });
+    expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
+  });
+
+  it('removes trailing slashes from the base URLs', () => {
+    const config = loadConfig({ API_URL: 'https://api.flattr.com/rest/v2/', SITE_URL: 'https://flattr.com/', DOCS_URL: 'https://docs.example//' });
+    expect([config.apiUrl, config.siteUrl, config.docsUrl]).toEqual(['https://api.flattr.com/rest/v2', 'https://flattr.com', 'https://docs.example']);
+  });
+
+  it('rejects bad values with a message naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(new ConfigError('PORT must be a whole number, got "eighty"'));
+    expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT must be between 0 and 65535, got 70000');
+    expect(() => loadConfig({ API_URL: 'ftp://x' })).toThrow('API_URL must be an absolute http(s) URL, got "ftp://x"');
+    expect(() => loadConfig({ TRUST_PROXY: 'maybe' })).toThrow('TRUST_PROXY must be true or false, got "maybe"');
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow('DATABASE_URL must be a postgres:// URL');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+  });
+});
+
+describe('ManualClock', () => {
+  it('can be set and moved by tests', () => {
+    const clock = new ManualClock(new Date('2026-01-31T23:59:59Z'));
+    clock.advance(1);
+    expect(clock.now().toISOString()).toBe('2026-02-01T00:00:00.000Z');
+    clock.set('2027-06-01T00:00:00Z');
+    expect(clock.now().toISOString()).toBe('2027-06-01T00:00:00.000Z');
+  });
+});
