@@ -12,11 +12,10 @@ export const Flattr = defineEntity({
     user: p.manyToOne(User).deleteRule('cascade'),
     thing: p.manyToOne(Thing).deleteRule('cascade'),
     createdAt: p.datetime().columnType('timestamptz'),
-    /** The UTC month `YYYY-MM` of createdAt (spec §2.2); one flattr per user, thing and period. */
+    /** The UTC month `YYYY-MM` of createdAt (spec §2.2), set by a database trigger; one flattr per user, thing and period. */
     period: p.string().length(7),
     source: p.enum([...FLATTR_SOURCES]).default('click'),
   },
-  checks: [{ name: 'flattrs_period_matches_created_at', expression: `"period" = to_char("created_at" at time zone 'UTC', 'YYYY-MM')` }],
   uniques: [{ name: 'flattrs_user_thing_period_unique', properties: ['user', 'thing', 'period'] }],
   indexes: [
     { name: 'flattrs_user_created_idx', properties: ['user', 'createdAt', 'id'] },

@@ -16,7 +16,7 @@ export class Migration20261128000000Initial extends Migration {
     this.addSql(`alter table "subscriptions" add constraint "subscriptions_user_thing_unique" unique ("user_id", "thing_id");`);
     this.addSql(`create table "oauth_clients" ("id" serial primary key, "client_id" varchar(255) not null, "client_secret_hash" varchar(255) not null, "name" varchar(255) not null, "description" text not null default '', "callback_urls" text[] not null default '{}', "owner_id" int null, "enabled" boolean not null default true, "created_at" timestamptz not null);`);
     this.addSql(`alter table "oauth_clients" add constraint "oauth_clients_client_id_unique" unique ("client_id");`);
-    this.addSql(`create table "flattrs" ("id" serial primary key, "user_id" int not null, "thing_id" int not null, "created_at" timestamptz not null, "period" varchar(7) not null, "source" text check ("source" in ('click', 'subscription')) not null default 'click', constraint flattrs_period_matches_created_at check ("period" = to_char("created_at" at time zone 'UTC', 'YYYY-MM')));`);
+    this.addSql(`create table "flattrs" ("id" serial primary key, "user_id" int not null, "thing_id" int not null, "created_at" timestamptz not null, "period" varchar(7) not null, "source" text check ("source" in ('click', 'subscription')) not null default 'click');`);
     this.addSql(`create index "flattrs_user_created_idx" on "flattrs" ("user_id", "created_at", "id");`);
     this.addSql(`create index "flattrs_thing_created_idx" on "flattrs" ("thing_id", "created_at", "id");`);
     this.addSql(`alter table "flattrs" add constraint "flattrs_user_thing_period_unique" unique ("user_id", "thing_id", "period");`);
@@ -74,6 +74,13 @@ begin
   end if;
   return new;
 end $$;`);
+    // The period is derived from created_at (spec §2.2), so the one-per-period unique key cannot be fooled.
+    this.addSql(`create function flattrs_set_period() returns trigger language plpgsql as $$
+begin
+  new.period := to_char(new.created_at at time zone 'UTC', 'YYYY-MM');
+  return new;
+end $$;`);
+    this.addSql(`create trigger flattrs_period before insert on flattrs for each row execute function flattrs_set_period();`);
     this.addSql(`create trigger flattrs_counters_insert after insert on flattrs for each row execute function flattrs_counters_after_insert();`);
     this.addSql(`create trigger flattrs_counters_delete after delete on flattrs for each row execute function flattrs_counters_after_delete();`);
     this.addSql(`create trigger flattrs_immutable before update on flattrs for each row execute function flattrs_forbid_update();`);
@@ -83,6 +90,6 @@ end $$;`);
     for (const table of ['oauth_access_tokens', 'oauth_authorization_codes', 'oauth_clients', 'subscriptions', 'flattrs', 'things', 'users', 'languages', 'categories']) {
       this.addSql(`drop table if exists "${table}" cascade;`);
     }
-    this.addSql(`drop function if exists flattrs_counters_after_insert, flattrs_counters_after_delete, flattrs_forbid_update;`);
+    this.addSql(`drop function if exists flattrs_counters_after_insert, flattrs_counters_after_delete, flattrs_forbid_update, flattrs_set_period;`);
   }
 }

@@ -1,0 +1,203 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../src/config/config.js';
+
+/** The deployment files (README, .ci/run, Dockerfile, docker-compose.yml) agree with each other and with the code. */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+
+interface ComposeService {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  environment?: Record<string, string> | string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string | string[] };
+  ports?: string[];
+}
+
+// `merge: true`: the api service takes its settings from the `x-api` anchor through `<<`, as Compose does.
+const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+const services = compose.services;
+
+function environment(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (!Array.isArray(env)) return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+}
+
+function healthcheckCommand(service: ComposeService): string {
+  const test = service.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+/** Non-comment lines of a shell script, trimmed, with backslash continuations joined. */
+function shellCommands(script: string): string[] {
+  return script
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** Lines of the fenced code blocks in the README's "Quick start" section. */
+function quickStartCommands(readme: string): string[] {
+  const section = readme.split(/^## /m).find((part) => /^Quick start\b/i.test(part));
+  if (!section) throw new Error('README.md has no "## Quick start" section');
+  const lines: string[] = [];
+  for (const block of section.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)) {
+    lines.push(...block[1]!.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#')));
+  }
+  return lines;
+}
+
+function dockerInstructions(dockerfile: string): { instruction: string; args: string }[] {
+  return dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [instruction, ...rest] = line.split(/\s+/);
+      return { instruction: instruction!.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+describe('docker-compose.yml', () => {
+  it('runs postgres, redis and api', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'api']));
+    expect(services.postgres!.image).toBe('postgres:17');
+    expect(services.redis!.image).toBe('redis:7');
+  });
+
+  it('health-checks every service', () => {
+    expect(healthcheckCommand(services.postgres!)).toMatch(/\bpg_isready\b/);
+    expect(healthcheckCommand(services.redis!)).toMatch(/\bredis-cli ping\b/);
+    expect(healthcheckCommand(services.api!)).toContain('/rest/v2/categories');
+  });
+
+  it('keeps PostgreSQL data in a volume', () => {
+    const volumes = (services.postgres as { volumes?: string[] }).volumes ?? [];
+    expect(volumes.some((v) => v.endsWith(':/var/lib/postgresql/data'))).toBe(true);
+  });
+
+  it('builds api from the Dockerfile and starts it once postgres and redis are healthy', () => {
+    const api = services.api!;
+    const build = typeof api.build === 'string' ? { context: api.build } : api.build;
+    expect(build?.context).toBe('.');
+    expect(build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+    expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    expect(api.ports).toContain('3000:3000');
+  });
+
+  it("points api at the compose database and Redis, by service name", () => {
+    const env = environment(services.api!);
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'API_URL', 'SITE_URL']));
+    expect(new URL(env.DATABASE_URL!).hostname).toBe('postgres');
+    expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
+    const pg = environment(services.postgres!);
+    const db = new URL(env.DATABASE_URL!);
+    expect([db.username, db.password, db.pathname]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, `/${pg.POSTGRES_DB}`]);
+  });
+
+  it("gives api only variables the configuration reads, with values it accepts", () => {
+    const env = environment(services.api!);
+    const readNames = new Set<string>();
+    const recording = new Proxy(env, {
+      get(target, name) {
+        if (typeof name === 'string') readNames.add(name);
+        return Reflect.get(target, name);
+      },
+    });
+    const config = loadConfig(recording, root);
+    expect(Object.keys(env).filter((name) => !readNames.has(name))).toEqual([]);
+    expect(config.databaseUrl).toBe(env.DATABASE_URL);
+    expect(config.redisUrl).toBe(env.REDIS_URL);
+    expect(config.apiUrl).toBe(env.API_URL!.replace(/\/+$/, ''));
+    expect(config.port).toBe(3000); // the port the Dockerfile sets, exposes and health-checks
+  });
+});
+
+describe('Dockerfile', () => {
+  const instructions = dockerInstructions(read('Dockerfile'));
+  const froms = instructions.filter((i) => i.instruction === 'FROM').map((i) => i.args);
+  const runtime = instructions.slice(instructions.findLastIndex((i) => i.instruction === 'FROM'));
+
+  it('installs production dependencies from the lock file in a separate stage', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(instructions.some((i) => i.instruction === 'RUN' && /\bnpm ci --omit=dev\b/.test(i.args))).toBe(true);
+    expect(runtime.some((i) => i.instruction === 'COPY' && /--from=\S+ .*node_modules/.test(i.args))).toBe(true);
+  });
+
+  it('runs on node:20-bookworm-slim as a non-root user', () => {
+    expect(froms.at(-1)).toMatch(/^node:20-bookworm-slim\b/);
+    const users = runtime.filter((i) => i.instruction === 'USER').map((i) => i.args.split(':')[0]);
+    expect(users.length).toBeGreaterThan(0);
+    expect(['root', '0']).not.toContain(users.at(-1));
+  });
+
+  it('copies every source folder the server imports, and files that exist', () => {
+    const copied = runtime
+      .filter((i) => i.instruction === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    for (const source of copied) expect(fs.existsSync(path.join(root, source)), source).toBe(true);
+    for (const needed of ['src/', 'schema/', 'rest-facade/', 'package.json', 'package-lock.json', 'tsconfig.json', 'mikro-orm.config.ts']) {
+      expect(copied).toContain(needed);
+    }
+  });
+
+  it('serves on port 3000 with a health check, starting the same entry point as `npm start`', () => {
+    expect(runtime.some((i) => i.instruction === 'ENV' && /\bPORT=3000\b/.test(i.args))).toBe(true);
+    expect(runtime.some((i) => i.instruction === 'ENV' && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
+    expect(runtime.some((i) => i.instruction === 'EXPOSE' && i.args === '3000')).toBe(true);
+    expect(runtime.find((i) => i.instruction === 'HEALTHCHECK')?.args).toContain('/rest/v2/categories');
+    const cmd = JSON.parse(runtime.findLast((i) => i.instruction === 'CMD')!.args) as string[];
+    const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start; // "tsx src/server/main.ts"
+    const entry = start.split(/\s+/).at(-1)!;
+    expect(cmd.join(' ') === 'npm start' || (cmd.includes('tsx') && cmd.at(-1) === entry)).toBe(true);
+  });
+
+  it('leaves local state and dependencies out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
+    for (const entry of ['node_modules', '.data', '.git', '.env', 'scratch', 'bench/results']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('.ci/run and the README', () => {
+  const readme = read('README.md');
+  const quickStart = quickStartCommands(readme);
+  const testCommands = quickStart.filter((line) => /^npm (run )?test\b/.test(line));
+
+  it('documents the two commands', () => {
+    expect(quickStart).toContain('npm install && npm start');
+    expect(testCommands).toHaveLength(1);
+  });
+
+  it('.ci/run is an executable strict bash script', () => {
+    const script = read('.ci/run');
+    expect(script.startsWith('#!/usr/bin/env bash\n') || script.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(shellCommands(script)).toContain('set -euo pipefail');
+    expect(fs.statSync(path.join(root, '.ci/run')).mode & 0o111).toBe(0o111);
+  });
+
+  it(".ci/run installs with npm ci, then runs exactly the README's test command, last", () => {
+    const commands = shellCommands(read('.ci/run'));
+    const install = commands.findIndex((line) => /^npm ci\b/.test(line));
+    const test = commands.indexOf(testCommands[0]!);
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(test).toBeGreaterThan(install);
+    expect(commands.at(-1)).toBe(testCommands[0]);
+    expect(commands.filter((line) => /^npm (run )?test\b/.test(line))).toEqual([testCommands[0]]);
+  });
+
+  it('.ci/run gives the tests the machine PostgreSQL and Redis', () => {
+    const script = read('.ci/run');
+    expect(script).toMatch(/export TEST_DATABASE_URL\b/);
+    expect(script).toMatch(/export REDIS_URL="?redis:\/\/127\.0\.0\.1:6379/);
+    expect(script).toMatch(/pg_isready/);
+    expect(script).toMatch(/redis-cli .*ping/);
+  });
+});
