@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, () => void shutdown(signal));
 
   startup = (async () => {
-    const database = await provideDatabase(config, (msg) => logger.info(msg));
+    // PostgreSQL's own log lines are chatty; they stay visible with LOG_LEVEL=debug.
+    const database = await provideDatabase(config, (msg) => (msg.startsWith('postgres:') ? logger.debug(msg) : logger.info(msg)));
     started.database = database;
     if (stopping) return;
     const orm = await openDatabase({ databaseUrl: database.url });
