@@ -14,6 +14,8 @@ export const OAuthClient = defineEntity({
     callbackUrls: p.array().columnType('text[]').default('{}'),
     owner: p.manyToOne(User).deleteRule('cascade').nullable(),
     enabled: p.boolean().default(true),
+    /** `opaque`: the 40-hex tokens v2 clients know; `jwt`: RFC 9068 JWT access tokens. */
+    tokenFormat: p.enum(['opaque', 'jwt'] as const).default('opaque'),
     createdAt: p.datetime().columnType('timestamptz'),
   },
 });
@@ -48,6 +50,8 @@ export const AccessToken = defineEntity({
     user: p.manyToOne(User).deleteRule('cascade'),
     scopes: p.array().columnType('text[]').default('{}'),
     authorizationCode: p.manyToOne(AuthorizationCode).deleteRule('set null').nullable(),
+    /** The `jti` of a JWT access token; null for opaque tokens. */
+    jti: p.string().length(64).nullable().unique('oauth_access_tokens_jti_unique'),
     createdAt: p.datetime().columnType('timestamptz'),
     revokedAt: p.datetime().columnType('timestamptz').nullable(),
   },

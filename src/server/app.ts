@@ -8,6 +8,8 @@ import { createRestFacade, REST_PREFIX } from '../../rest-facade/pipeline.js';
 import { createGraphQLServer, serveGraphQL } from './graphql-server.js';
 import { resolveAccessToken } from '../services/tokens.js';
 import { tokenFromAuthorization } from '../../rest-facade/access-token.js';
+import { createOAuthRouter } from '../oauth/index.js';
+import { createWebRouter } from '../web/index.js';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -28,7 +30,10 @@ export function createApp(deps: AppDeps): Koa {
   const rest = createRestFacade({ schema, orm, config, clock, logger });
   const yoga = createGraphQLServer(schema, limits);
 
-  app.use(async (ctx) => {
+  const oauth = createOAuthRouter(deps);
+  const web = createWebRouter(deps);
+
+  app.use(async (ctx, next) => {
     if (isUnder(ctx.path, REST_PREFIX)) return rest(ctx);
     if (ctx.path === '/graphql') {
       const em = orm.em.fork();
@@ -42,6 +47,14 @@ export function createApp(deps: AppDeps): Koa {
       }
       return serveGraphQL(yoga, ctx, { em, clock, config, viewer });
     }
+    return next();
+  });
+  app.use(oauth.routes());
+  app.use(oauth.allowedMethods());
+  app.use(web.routes());
+  app.use(web.allowedMethods());
+  app.use(async (ctx) => {
+    if (ctx.body !== undefined || ctx.status !== 404) return;
     ctx.status = 404;
     ctx.body = { error: 'not_found', error_description: 'The resource was not found', error_uri: `${config.docsUrl}/api/` };
   });

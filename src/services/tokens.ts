@@ -3,8 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccessToken, OAuthClient, User, type UserEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 
-export const SCOPES = ['flattr', 'thing', 'email', 'extendedread'] as const;
+/** Spec §3.4 scopes, in the order responses list them (D91), plus `stats`. */
+export const SCOPES = ['flattr', 'thing', 'email', 'extendedread', 'stats'] as const;
 export type Scope = (typeof SCOPES)[number];
+/** What /oauth/authorize may grant. `stats` (internal dashboards) is only ever given by the admin CLI. */
+export const GRANTABLE_SCOPES: readonly Scope[] = ['flattr', 'thing', 'email', 'extendedread'];
 
 /** Tokens and codes are stored only as SHA-256 hex digests. */
 export function sha256Hex(value: string): string {
