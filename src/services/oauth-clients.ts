@@ -1,0 +1,94 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AccessToken, OAuthClient, User, type OAuthClientEntity } from '../entities/index.js';
+import type { Clock } from '../config/clock.js';
+import { DomainError } from './domain-error.js';
+import { generateCredential, sha256Hex } from './tokens.js';
+
+export type TokenFormat = 'opaque' | 'jwt';
+
+export interface NewClient {
+  ownerId: number | null;
+  name: string;
+  description?: string;
+  callbackUrls: string[];
+  tokenFormat?: TokenFormat;
+  /** Seeded credentials (spec §14.7 accepts any registered string); generated when absent. */
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/**
+ * Spec §14.1: a list of one or more absolute URIs without fragments; custom schemes are allowed
+ * (`gpodder://flattr-token/`), but not schemes a browser would run as code.
+ */
+export function validateCallbackUrls(urls: string[]): string[] {
+  const cleaned = urls.map((u) => u.trim()).filter((u) => u !== '');
+  if (cleaned.length === 0) throw new DomainError('validation', 'At least one callback URL is required');
+  for (const url of cleaned) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new DomainError('validation', `Invalid callback URL: ${url}`);
+    }
+    if (url.includes('#')) throw new DomainError('validation', `A callback URL may not have a fragment: ${url}`);
+    if (['javascript:', 'data:', 'vbscript:', 'file:'].includes(parsed.protocol)) {
+      throw new DomainError('validation', `Callback URL scheme not allowed: ${url}`);
+    }
+    if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && !parsed.hostname) {
+      throw new DomainError('validation', `Invalid callback URL: ${url}`);
+    }
+  }
+  return [...new Set(cleaned)];
+}
+
+export async function createClient(em: EntityManager, clock: Clock, input: NewClient): Promise<{ client: OAuthClientEntity; clientSecret: string }> {
+  const name = input.name.trim();
+  if (name === '' || name.length > 255) throw new DomainError('validation', 'The application needs a name of at most 255 characters');
+  const callbackUrls = validateCallbackUrls(input.callbackUrls);
+  const clientId = input.clientId ?? generateCredential();
+  if (await em.count(OAuthClient, { clientId })) throw new DomainError('validation', 'That client_id is already registered');
+  const clientSecret = input.clientSecret ?? generateCredential();
+  const client = em.create(OAuthClient, {
+    clientId,
+    clientSecretHash: sha256Hex(clientSecret),
+    name,
+    description: (input.description ?? '').trim(),
+    callbackUrls,
+    owner: input.ownerId === null ? null : em.getReference(User, input.ownerId),
+    tokenFormat: input.tokenFormat ?? 'opaque',
+    createdAt: clock.now(),
+  });
+  await em.flush();
+  return { client, clientSecret };
+}
+
+export function findClient(em: EntityManager, clientId: string): Promise<OAuthClientEntity | null> {
+  return em.findOne(OAuthClient, { clientId });
+}
+
+/** Constant-time check of a presented secret against the stored hash. */
+export function clientSecretMatches(client: OAuthClientEntity, presented: string): boolean {
+  const expected = Buffer.from(client.clientSecretHash, 'hex');
+  const actual = Buffer.from(sha256Hex(presented), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** A new secret, shown once; the old one stops working at once. */
+export async function rotateClientSecret(em: EntityManager, client: OAuthClientEntity): Promise<string> {
+  const clientSecret = generateCredential();
+  client.clientSecretHash = sha256Hex(clientSecret);
+  await em.flush();
+  return clientSecret;
+}
+
+/** Deleting an application revokes its tokens (spec §14.9): they are deleted with it. */
+export async function deleteClient(em: EntityManager, client: OAuthClientEntity): Promise<void> {
+  await em.nativeDelete(OAuthClient, { id: client.id });
+}
+
+/** The user withdraws an application's access: every token of that user and application is revoked. */
+export async function revokeApplicationAccess(em: EntityManager, clock: Clock, userId: number, clientId: number): Promise<number> {
+  return em.nativeUpdate(AccessToken, { user: userId, client: clientId, revokedAt: null }, { revokedAt: clock.now() });
+}
