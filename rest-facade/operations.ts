@@ -23,6 +23,7 @@ const OPERATIONS = /* GraphQL */ `
   query Categories { categories { id text } }
   query Languages { languages { id text } }
   query UserByUsername($username: String!) { user(username: $username) { ...V2FullUser } }
+  query Viewer { viewer { ...V2FullUser } }
   query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }
   query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(ids: $ids) { ...V2Thing } }
 `;

@@ -101,6 +101,9 @@ export function createRestFacade(deps: RestFacadeDeps) {
     if (result.errors?.length) {
       const first = result.errors[0]!;
       const code = first.extensions?.code;
+      // The schema enforces scopes too (scope-auth); its verdicts become the REST answers of spec §3.
+      if (code === 'unauthorized') throw missingToken();
+      if (code === 'insufficient_scope') throw insufficientScope(String(first.extensions?.scope));
       if (isErrorCode(code)) throw new RestError(code, first.message);
       throw first.originalError ?? first;
     }

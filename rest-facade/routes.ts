@@ -1,4 +1,5 @@
 import { RestError } from './errors.js';
+import { missingToken } from './access-token.js';
 import { PLAIN_FORMATS, type RestRoute } from './route.js';
 import { fullFlag, invalidParameters, isThingId, splitList } from './params.js';
 import { fullUser, thing, type GqlThing, type GqlUser } from './shapes/v2-objects.js';
@@ -58,6 +59,21 @@ export const routes: RestRoute[] = [
     shape: (data: { user: GqlUser | null }) => {
       if (!data.user) throw new RestError('not_found', 'The requested user could not be found');
       return fullUser(data.user);
+    },
+  },
+  {
+    name: 'E2 user.show',
+    method: 'GET',
+    path: '/user',
+    auth: 'required',
+    family: 'users',
+    formats: PLAIN_FORMATS,
+    root: 'user',
+    operation: 'Viewer',
+    variables: () => ({}),
+    shape: (data: { viewer: GqlUser | null }) => {
+      if (!data.viewer) throw missingToken();
+      return fullUser(data.viewer);
     },
   },
   {

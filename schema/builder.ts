@@ -1,5 +1,6 @@
 import SchemaBuilder from '@pothos/core';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import RelayPlugin from '@pothos/plugin-relay';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import type { GraphQLContext } from './context.js';
@@ -10,6 +11,35 @@ export interface AuthScopes {
   authenticated: boolean;
   /** The token carries this OAuth scope. */
   scope: Scope;
+}
+
+/** The first plain scope check that failed, looking inside $any/$all groups. */
+function firstScopeFailure(failure: AuthFailure): { scope: string; parameter: unknown } | null {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return { scope: failure.scope, parameter: failure.parameter };
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const inner of failure.failures) {
+      const found = firstScopeFailure(inner);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Auth failures carry the spec's codes (§6.2), so GraphQL clients can branch on them and the REST facade
+ * can map them to 401 unauthorized / 403 insufficient_scope with the right WWW-Authenticate header.
+ */
+function unauthorizedError(failure: AuthFailure, hasViewer: boolean): GraphQLError {
+  const scopeFailure = firstScopeFailure(failure);
+  if (!hasViewer) {
+    return new GraphQLError('You are unauthorized to access the resource', { extensions: { code: 'unauthorized' } });
+  }
+  if (scopeFailure?.scope === 'scope') {
+    return new GraphQLError("You don't have sufficient access rights to access this resource", {
+      extensions: { code: 'insufficient_scope', scope: String(scopeFailure.parameter) },
+    });
+  }
+  return new GraphQLError('You are not allowed to access this resource', { extensions: { code: 'forbidden' } });
 }
 
 export const builder = new SchemaBuilder<{
@@ -26,6 +56,7 @@ export const builder = new SchemaBuilder<{
       scope: (scope) => ctx.viewer?.scopes.has(scope) ?? false,
     }),
     treatErrorsAsUnauthorized: true,
+    unauthorizedError: (_parent, ctx, _info, result) => unauthorizedError(result.failure, ctx.viewer !== null),
   },
   relay: {
     clientMutationId: 'omit',

@@ -229,3 +229,46 @@ describe('admin CLI: command line errors', () => {
     expect(await query(`select balance_cents from users where username = 'bob'`)).toEqual([{ balance_cents: 1 }]);
   });
 });
+
+describe('admin CLI: app and token', () => {
+  it('app create registers a client, prints the secret once and stores only its hash', async () => {
+    expectRecord(await admin('user', 'create', '--username', 'appowner', '--email', 'owner@example.org', '--password', 'correct horse'));
+    const record = expectRecord(
+      await admin('app', 'create', '--owner', 'appowner', '--name', 'Podcast player', '--redirect-uri', 'gpodder://flattr-token/', '--redirect-uri', 'https://app.example/cb'),
+    );
+    expect(record).toEqual({
+      client_id: expect.stringMatching(/^[A-Za-z0-9]{64}$/),
+      client_secret: expect.stringMatching(/^[A-Za-z0-9]{64}$/),
+      name: 'Podcast player',
+      redirect_uris: ['gpodder://flattr-token/', 'https://app.example/cb'],
+      token_format: 'opaque',
+      owner: 'appowner',
+    });
+    const rows = await query('select client_secret_hash from oauth_clients where client_id = $1', [record.client_id]);
+    expect(rows[0]!.client_secret_hash).not.toContain(record.client_secret as string);
+    expect(rows[0]!.client_secret_hash).toMatch(/^[0-9a-f]{64}$/);
+
+    const line = expectFailure(await admin('app', 'create', '--owner', 'appowner', '--name', 'Bad', '--redirect-uri', 'javascript:alert(1)'), 1);
+    expect(line).toBe('Callback URL scheme not allowed: javascript:alert(1)');
+    expect(expectFailure(await admin('app', 'create', '--owner', 'appowner', '--name', 'X', '--redirect-uri', 'https://a.example', '--token-format', 'paseto'), 2)).toMatch(
+      /^--token-format must be opaque or jwt\. Usage: admin app create/,
+    );
+  });
+
+  it('token create issues a working token with the given scopes (stats included), token revoke stops it', async () => {
+    const app = expectRecord(await admin('app', 'create', '--owner', 'appowner', '--name', 'Dashboards', '--redirect-uri', 'https://dash.example/cb'));
+    const token = expectRecord(await admin('token', 'create', '--user', 'appowner', '--client', app.client_id as string, '--scope', 'stats, flattr thing'));
+    expect(token).toEqual({ access_token: expect.stringMatching(/^[0-9a-f]{40}$/), token_type: 'bearer', scope: 'flattr thing stats' });
+    const stored = await query('select scopes, revoked_at from oauth_access_tokens where token_hash = encode(sha256($1::bytea), $2)', [token.access_token, 'hex']);
+    expect(stored).toEqual([{ scopes: ['flattr', 'thing', 'stats'], revoked_at: null }]);
+
+    expect(expectFailure(await admin('token', 'create', '--user', 'appowner', '--client', app.client_id as string, '--scope', 'admin'), 2)).toMatch(/^Unknown scope "admin"/);
+    expect(expectFailure(await admin('token', 'create', '--user', 'appowner', '--client', 'nope'), 1)).toBe('Unknown client_id "nope"');
+
+    const revoked = expectRecord(await admin('token', 'revoke', '--token', token.access_token as string));
+    expect(revoked).toEqual({ revoked: true, client_id: app.client_id, user: 'appowner', revoked_at: expect.any(Number) });
+    const after = await query('select revoked_at from oauth_access_tokens where token_hash = encode(sha256($1::bytea), $2)', [token.access_token, 'hex']);
+    expect(after[0]!.revoked_at).toBeInstanceOf(Date);
+    expect(expectFailure(await admin('token', 'revoke', '--token', 'f'.repeat(40)), 1)).toBe('Unknown access token');
+  });
+});

@@ -258,3 +258,33 @@ describe('GET /things/:id,:id,... (E6)', () => {
     expect(big.json().error).toBe('invalid_parameters');
   });
 });
+
+describe('GET /user (E2)', () => {
+  it('needs a token: 401 unauthorized with a bare Bearer challenge', async () => {
+    const res = await request(app.baseUrl, '/rest/v2/user');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="flattr"');
+    expect(res.json()).toEqual({
+      error: 'unauthorized',
+      error_description: 'You are unauthorized to access the resource',
+      error_uri: 'http://developers.flattr.net/api/',
+    });
+  });
+
+  it("returns the token's user with the fields its scopes allow", async () => {
+    const plain = await fx.token(owner);
+    const res = await request(app.baseUrl, '/rest/v2/user', { headers: { Authorization: `Bearer ${plain}` } });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual(publicUser());
+
+    const extended = await fx.token(owner, ['extendedread']);
+    const full = await request(app.baseUrl, '/rest/v2/user.xml', { headers: { Authorization: `Bearer ${extended}` } });
+    expect(full.headers['content-type']).toBe('text/xml; charset=utf-8');
+    expect(full.text).toContain('<user>\n  <type>user</type>\n');
+    expect(full.text).toContain('  <email>mel@example.org</email>\n');
+    expect(full.text).toContain(`  <registered_at type="integer">${Date.parse('2026-03-01T10:00:00Z') / 1000}</registered_at>\n`);
+
+    const viaQuery = await request(app.baseUrl, `/rest/v2/user/?access_token=${extended}`);
+    expect(viaQuery.json().username).toBe('Melpomene');
+  });
+});

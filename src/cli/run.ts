@@ -5,8 +5,10 @@ import type { WithDatabase } from './database.js';
 import type { CommandGroup } from './commands/command.js';
 import { thingCommands } from './commands/thing.js';
 import { userCommands } from './commands/user.js';
+import { appCommands } from './commands/app.js';
+import { tokenCommands } from './commands/token.js';
 
-const groups: CommandGroup[] = [userCommands, thingCommands];
+const groups: CommandGroup[] = [userCommands, thingCommands, appCommands, tokenCommands];
 
 export function usageLines(): string[] {
   return groups.flatMap((group) => Object.values(group.usage));
