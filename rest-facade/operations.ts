@@ -10,6 +10,13 @@ const FRAGMENTS = /* GraphQL */ `
   fragment V2FullUser on User {
     ...V2MiniUser firstname lastname avatar about city country url email registeredAt
   }
+  fragment V2MiniThing on Thing { databaseId resourceUrl webUrl url title image flattrCount owner { ...V2MiniUser } }
+  fragment V2Flattr on Flattr {
+    createdAt
+    owner { ...V2MiniUser ...V2FullUser @include(if: $full) }
+    thing { ...V2MiniThing ...V2Thing @include(if: $full) }
+  }
+  fragment V2Activity on Activity { verb published actor { username } thing { databaseId title } }
   fragment V2Thing on Thing {
     databaseId resourceUrl webUrl url flattrCount flattrUserCount title description tags
     language { id } category { id } createdAt hidden image
@@ -26,6 +33,27 @@ const OPERATIONS = /* GraphQL */ `
   query Viewer { viewer { ...V2FullUser } }
   query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }
   query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(ids: $ids) { ...V2Thing } }
+  query UserThings($username: String!, $first: Int!, $after: String, $full: Boolean!) {
+    user(username: $username) { username things(first: $first, after: $after) { edges { node { ...V2Thing } } } }
+  }
+  query ViewerThings($first: Int!, $after: String, $full: Boolean!) {
+    viewer { username things(first: $first, after: $after) { edges { node { ...V2Thing } } } }
+  }
+  query UserFlattrs($username: String!, $first: Int!, $after: String, $full: Boolean!) {
+    user(username: $username) { username flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  }
+  query ViewerFlattrs($first: Int!, $after: String, $full: Boolean!) {
+    viewer { username flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  }
+  query ThingFlattrs($id: Int!, $first: Int!, $after: String, $full: Boolean!) {
+    thing(id: $id) { databaseId title owner { username } flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  }
+  query UserActivities($username: String!, $direction: ActivityDirection!, $first: Int!, $after: String) {
+    user(username: $username) { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
+  }
+  query ViewerActivities($direction: ActivityDirection!, $first: Int!, $after: String) {
+    viewer { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
+  }
 `;
 
 export interface CompiledOperations {

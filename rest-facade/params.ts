@@ -1,3 +1,4 @@
+import { offsetToCursor } from '@pothos/plugin-relay';
 import { RestError } from './errors.js';
 import type { RestRequest } from './request.js';
 
@@ -36,4 +37,25 @@ export function splitList(value: string): string[] {
 
 export function isThingId(value: string): boolean {
   return /^[0-9]+$/.test(value) && Number(value) >= 1 && Number(value) <= 2_147_483_647;
+}
+
+/** Spec §4.4: optional surrounding whitespace, digits, value >= 1. */
+function positiveInteger(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const trimmed = raw.trim();
+  if (!/^[0-9]+$/.test(trimmed)) throw invalidParameters();
+  const value = Number(trimmed);
+  if (value < 1) throw invalidParameters();
+  return value;
+}
+
+/** No listing holds this many rows; larger pages are simply past the end. */
+const LAST_PAGE_OFFSET = 2 ** 31;
+
+/** Spec §4.5: `count` (default 30, lowered to MAX_PAGE_SIZE) and 1-based `page` → connection arguments. */
+export function pagination(request: RestRequest): { first: number; after: string | null } {
+  const count = Math.min(positiveInteger(request.query.get('count'), 30), request.maxPageSize);
+  const page = positiveInteger(request.query.get('page'), 1);
+  const offset = Math.min((page - 1) * count, LAST_PAGE_OFFSET);
+  return { first: count, after: offset > 0 ? offsetToCursor(offset - 1) : null };
 }

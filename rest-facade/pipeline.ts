@@ -8,7 +8,7 @@ import type { Clock } from '../src/config/clock.js';
 import { resolveAccessToken, type Viewer } from '../src/services/tokens.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { compileOperations } from './operations.js';
-import { routes } from './routes.js';
+import { routes } from './routes/index.js';
 import type { RestRoute } from './route.js';
 import type { RestRequest } from './request.js';
 import { RestError, errorBody, isErrorCode, routeNotFound, type ErrorFamily } from './errors.js';
@@ -16,7 +16,8 @@ import { invalidToken, insufficientScope, missingToken, multipleTokens, presente
 import { CORS_HEADERS, preflightHeaders } from './cors.js';
 import { negotiateFormat, splitFormatSuffix } from './negotiate.js';
 import type { FormatKey } from './formats/media-types.js';
-import { errorFormat, renderBody } from './render.js';
+import { errorFormat, ifNoneMatchHits, renderOutput, strongEtag, wrapJsonp, type RenderedBody, type RouteOutput } from './render.js';
+import { isValidJsonpCallback } from './formats/json.js';
 import { parseQueryString } from './params.js';
 import { readBody } from './body.js';
 
@@ -82,18 +83,32 @@ export function createRestFacade(deps: RestFacadeDeps) {
     return null;
   }
 
-  function send(ctx: Context, status: number, format: FormatKey, root: string, value: unknown, headers: Record<string, string> = {}) {
-    const rendered = renderBody(format, root, value);
+  /** Writes a response: CORS and Vary always; JSONP wrapping when asked for; ETag/304 on successful reads. */
+  function write(ctx: Context, status: number, rendered: RenderedBody, options: { headers?: Record<string, string>; jsonp?: string | null; etag?: boolean } = {}) {
+    const out = options.jsonp ? wrapJsonp(options.jsonp, rendered) : rendered;
+    ctx.set({ ...CORS_HEADERS, Vary: 'Accept', ...(options.headers ?? {}) });
+    if (options.jsonp) ctx.set('X-Content-Type-Options', 'nosniff');
+    if (options.etag) {
+      const etag = strongEtag(out.body);
+      ctx.set('ETag', etag);
+      if (ifNoneMatchHits(ctx.get('If-None-Match') || undefined, etag)) {
+        ctx.status = 304;
+        ctx.body = null;
+        return;
+      }
+    }
     ctx.status = status;
-    ctx.set({ ...CORS_HEADERS, Vary: 'Accept', ...headers, 'Content-Type': rendered.contentType });
-    ctx.body = rendered.body;
+    ctx.set('Content-Type', out.contentType);
+    ctx.body = out.body;
   }
 
-  function sendError(ctx: Context, error: RestError, format: FormatKey | null, family: ErrorFamily) {
-    send(ctx, error.status, errorFormat(format), 'response', errorBody(config.docsUrl, error, family), error.headers);
+  function sendError(ctx: Context, error: RestError, format: FormatKey | null, family: ErrorFamily, jsonp: string | null) {
+    const body = errorBody(config.docsUrl, error, family);
+    const rendered = renderOutput(jsonp ? 'json' : errorFormat(format), { root: 'response', value: body }, clock.now(), config.siteUrl);
+    write(ctx, error.status, rendered, { headers: error.headers, jsonp });
   }
 
-  async function run(ctx: Context, matched: MatchedRoute, request: RestRequest, em: GraphQLContext['em']) {
+  async function run(matched: MatchedRoute, request: RestRequest, em: GraphQLContext['em']): Promise<{ status: number; output: RouteOutput }> {
     const { route } = matched;
     const variables = route.variables(request);
     const contextValue: GraphQLContext = { em, clock, config, viewer: request.viewer };
@@ -107,8 +122,11 @@ export function createRestFacade(deps: RestFacadeDeps) {
       if (isErrorCode(code)) throw new RestError(code, first.message);
       throw first.originalError ?? first;
     }
-    const body = route.shape(result.data, request);
-    send(ctx, route.status ?? 200, request.format, route.root, body);
+    const data = result.data;
+    // Shape eagerly so that a missing resource is reported whatever the format.
+    const value = route.shape(data, request);
+    const feed = route.feed ? () => route.feed!(data, request) : undefined;
+    return { status: route.status ?? 200, output: { root: route.root, value, feed } };
   }
 
   return async function restFacade(ctx: Context): Promise<void> {
@@ -121,7 +139,15 @@ export function createRestFacade(deps: RestFacadeDeps) {
     const query = parseQueryString(ctx.querystring, ctx.method);
     const { path, suffix } = routePath(ctx.path.slice(REST_PREFIX.length) || '/');
     const accept = ctx.get('Accept') || undefined;
-    let format: FormatKey | null = negotiateFormat({ suffix, accept, supported: ['json', 'xml', 'yaml'] });
+    const isRead = ctx.method === 'GET' || ctx.method === 'HEAD';
+    // Spec §5.10: JSONP applies to GET/HEAD unless a non-JSON suffix was asked for.
+    const jsonpParam = isRead && !['xml', 'yaml', 'atom', 'txt'].includes(suffix ?? '') ? (query.get('jsonp') ?? null) : null;
+    const validJsonp = jsonpParam !== null && isValidJsonpCallback(jsonpParam) ? jsonpParam : null;
+    const pickFormat = (supported: FormatKey[], acceptNegotiable?: FormatKey[]): FormatKey | null => {
+      if (jsonpParam !== null && suffix === null) return supported.includes('as') && supported[0] === 'as' ? 'as' : 'json';
+      return negotiateFormat({ suffix, accept, supported, acceptNegotiable });
+    };
+    let format: FormatKey | null = pickFormat(['json', 'xml', 'yaml']);
     let family: ErrorFamily = null;
     try {
       // Step 2.
@@ -132,9 +158,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
       const body = await readBody(ctx);
       const method = effectiveMethod(ctx, body.params, query);
       const matched = match(path, method);
-      if (matched) {
-        format = negotiateFormat({ suffix, accept, supported: matched.route.formats, acceptNegotiable: matched.route.acceptFormats });
-      }
+      if (matched) format = pickFormat(matched.route.formats, matched.route.acceptFormats);
       // Step 4.
       const token = presentedToken({
         header: ctx.get('Authorization') || undefined,
@@ -152,8 +176,9 @@ export function createRestFacade(deps: RestFacadeDeps) {
       // Step 6.
       if (token && 'multiple' in token) throw multipleTokens();
       if (tokenInvalid) throw invalidToken();
-      // Step 7.
+      // Step 7, then the JSONP callback check that follows it (§5.10).
       if (format === null) throw new RestError('not_acceptable');
+      if (jsonpParam !== null && validJsonp === null) throw new RestError('invalid_parameters', 'Invalid jsonp callback', { crossCutting: true });
       // Step 8.
       if (!matched) throw routeNotFound();
       family = matched.route.family;
@@ -163,16 +188,29 @@ export function createRestFacade(deps: RestFacadeDeps) {
       if (matched.route.auth === 'required' && !viewer) throw missingToken();
       if (matched.route.scope && !viewer?.scopes.has(matched.route.scope)) throw insufficientScope(matched.route.scope);
       // Steps 11-14.
-      const request: RestRequest = { method, params: matched.params, query, body: body.params, format, viewer };
+      const request: RestRequest = {
+        method,
+        params: matched.params,
+        query,
+        body: body.params,
+        format,
+        viewer,
+        maxPageSize: config.maxPageSize,
+        links: { apiUrl: config.apiUrl, siteUrl: config.siteUrl, tagAuthority: config.tagAuthority },
+      };
       if (token && 'token' in token && query.has('access_token')) ctx.set('Cache-Control', 'private');
-      await run(ctx, matched, request, em);
+      const { status, output } = await run(matched, request, em);
+      const rendered = renderOutput(format, output, clock.now(), config.siteUrl);
+      write(ctx, status, rendered, { jsonp: validJsonp, etag: isRead && status === 200 });
     } catch (error) {
+      // An invalid callback is never reflected: that answer, and any before it, goes out unwrapped.
+      const wrapWith = format !== null && !(error instanceof RestError && error.message === 'Invalid jsonp callback') ? validJsonp : null;
       if (error instanceof RestError) {
-        sendError(ctx, error, error.code === 'not_acceptable' ? null : format, family);
+        sendError(ctx, error, error.code === 'not_acceptable' ? null : format, family, error.code === 'not_acceptable' ? null : wrapWith);
         return;
       }
       logger.error({ err: error, path: ctx.path }, 'REST request failed');
-      sendError(ctx, new RestError('server_error'), format, family);
+      sendError(ctx, new RestError('server_error'), format, family, wrapWith);
     }
   };
 }

@@ -11,4 +11,8 @@ export interface RestRequest {
   body: Map<string, unknown>;
   format: FormatKey;
   viewer: Viewer | null;
+  /** Upper bound for `count` (MAX_PAGE_SIZE, spec D20). */
+  maxPageSize: number;
+  /** Bases of generated URLs and tag ids (spec §1.3, §13). */
+  links: { apiUrl: string; siteUrl: string; tagAuthority: string };
 }

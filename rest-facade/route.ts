@@ -2,6 +2,7 @@ import type { FormatKey } from './formats/media-types.js';
 import type { ErrorFamily } from './errors.js';
 import type { Scope } from '../src/services/tokens.js';
 import type { RestRequest } from './request.js';
+import type { Feed } from './shapes/feeds.js';
 
 export type AuthLevel = 'none' | 'optional' | 'required';
 
@@ -33,7 +34,13 @@ export interface RestRoute<Data = any> {
   variables: (request: RestRequest) => Record<string, unknown>;
   /** Operation data → v2 body. Throws RestError for missing resources (step 12). */
   shape: (data: Data, request: RestRequest) => unknown;
+  /** Operation data → Activity Streams feed, for the `as` and `atom` formats (spec §13, D24). */
+  feed?: (data: Data, request: RestRequest) => Feed;
   status?: number;
 }
 
 export const PLAIN_FORMATS: FormatKey[] = ['json', 'xml', 'yaml'];
+/** Thing and flattr lists: Activity Streams only by suffix (spec D24). */
+export const LIST_FORMATS: FormatKey[] = ['json', 'xml', 'yaml', 'as', 'atom'];
+/** Activities (spec §5.2, D23). */
+export const ACTIVITY_FORMATS: FormatKey[] = ['as', 'atom', 'json'];

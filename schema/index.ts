@@ -5,6 +5,8 @@ import './types/user.js';
 import './types/thing.js';
 import './types/flattr.js';
 import './types/subscription.js';
+import './types/listings.js';
+import './types/activity.js';
 
 export type { GraphQLContext } from './context.js';
 export const schema = builder.toSchema({ sortSchema: false });

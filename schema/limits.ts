@@ -71,7 +71,8 @@ export function documentLimitsRule(limits: DocumentLimits, variables: Record<str
           if (!selection.selectionSet) continue;
           const fieldType = fieldDef ? getNullableType(fieldDef.type) : null;
           const named = fieldDef ? (getNamedType(fieldDef.type) as GraphQLCompositeType) : null;
-          const many = (fieldType && isListType(fieldType)) || isConnection(named);
+          // A connection's own page size already multiplies its edges, so those lists do not count again.
+          const many = !isConnection(parent) && ((fieldType && isListType(fieldType)) || isConnection(named));
           const size = many ? Math.max(1, requestedSize(selection, variables) ?? DEFAULT_LIST_SIZE) : 1;
           const child = measure(selection.selectionSet, named, depth + 1, multiplier * size, seen);
           maxDepth = Math.max(maxDepth, child.depth);

@@ -2,6 +2,7 @@ import { builder } from './builder.js';
 import { loadThings, loadUsers } from './loaders.js';
 import type { FlattrEntity, SubscriptionEntity, ThingEntity, UserEntity } from '../src/entities/index.js';
 import type { ReferenceEntry } from '../src/services/reference-data.js';
+import type { ActivityRecord } from '../src/services/listings.js';
 
 // Refs live apart from their fields so that types can point at each other without import cycles.
 
@@ -17,6 +18,7 @@ export const ThingRef = builder.loadableNodeRef('Thing', {
 
 export const FlattrRef = builder.objectRef<FlattrEntity>('Flattr');
 export const SubscriptionRef = builder.objectRef<SubscriptionEntity>('Subscription');
+export const ActivityRef = builder.objectRef<ActivityRecord>('Activity');
 export const CategoryRef = builder.objectRef<ReferenceEntry>('Category');
 export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
 

@@ -23,7 +23,7 @@ describe('configuration', () => {
       redisUrl: null,
       logLevel: 'info',
       graphqlMaxDepth: 12,
-      graphqlMaxCost: 5000,
+      graphqlMaxCost: 20000,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
   });

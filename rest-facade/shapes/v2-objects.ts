@@ -38,6 +38,31 @@ export interface GqlThing {
   ownerView: { lastFlattrAt: string | null; updatedAt: string | null } | null;
 }
 
+export interface GqlMiniThing {
+  databaseId: number;
+  resourceUrl: string;
+  webUrl: string;
+  url: string;
+  title: string;
+  image: string;
+  flattrCount: number;
+  owner: GqlUser;
+}
+
+export interface GqlFlattr {
+  createdAt: string;
+  owner: GqlUser;
+  thing: GqlThing;
+}
+
+export interface Connection<T> {
+  edges: { node: T }[];
+}
+
+export function nodes<T>(connection: Connection<T>): T[] {
+  return connection.edges.map((edge) => edge.node);
+}
+
 /** unixtime (spec §2.1); "never" is 0. */
 export function unixtime(iso: string | null | undefined): number {
   return iso ? Math.floor(Date.parse(iso) / 1000) : 0;
@@ -82,5 +107,30 @@ export function thing(t: GqlThing, full: boolean) {
     image: t.image,
     ...(t.viewerState ? { flattred: t.viewerState.flattred, subscribed: t.viewerState.subscribed } : {}),
     ...(t.ownerView ? { last_flattr_at: unixtime(t.ownerView.lastFlattrAt), updated_at: unixtime(t.ownerView.updatedAt) } : {}),
+  };
+}
+
+/** Spec §8.4; `owner` only when nested in a flattr object. */
+export function miniThing(t: GqlMiniThing, withOwner: boolean) {
+  return {
+    type: 'thing',
+    resource: t.resourceUrl,
+    link: t.webUrl,
+    id: t.databaseId,
+    url: t.url,
+    title: t.title,
+    image: t.image,
+    flattrs: t.flattrCount,
+    ...(withOwner ? { owner: miniUser(t.owner) } : {}),
+  };
+}
+
+/** Spec §8.6 and §8.5 (`full`). */
+export function flattr(f: GqlFlattr, full: boolean) {
+  return {
+    type: 'flattr',
+    thing: full ? thing(f.thing, true) : miniThing(f.thing, true),
+    owner: full ? fullUser(f.owner) : miniUser(f.owner),
+    created_at: unixtime(f.createdAt),
   };
 }

@@ -104,7 +104,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisUrl,
     logLevel,
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
-    graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 5000, 10, 10_000_000),
+    graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 20000, 10, 10_000_000),
   };
 }
 
