@@ -164,3 +164,25 @@ describe('schema', () => {
     expect(data.languages[0]).toEqual({ id: 'en_GB', text: 'English' });
   });
 });
+
+describe('connections for GraphQL clients', () => {
+  it('page through a user’s things with first/after and pageInfo', async () => {
+    const owner = (await run('{ thing(id: ' + things[0]!.id + ') { owner { username } } }')).data as { thing: { owner: { username: string } } };
+    const query = 'query($u: String!, $after: String) { user(username: $u) { things(first: 2, after: $after) { edges { cursor node { databaseId } } pageInfo { hasNextPage endCursor } } } }';
+    const first = (await run(query, { u: owner.thing.owner.username })).data as any;
+    expect(first.user.things.edges).toHaveLength(2);
+    expect(first.user.things.pageInfo.hasNextPage).toBe(true);
+    const second = (await run(query, { u: owner.thing.owner.username, after: first.user.things.pageInfo.endCursor })).data as any;
+    expect(second.user.things.edges.length).toBeGreaterThan(0);
+    expect(second.user.things.edges[0].node.databaseId).not.toBe(first.user.things.edges[1].node.databaseId);
+  });
+
+  it('list activities with verbs and the flattrs on a thing', async () => {
+    const result = await run('{ user(username: "bob") { activities(first: 5) { edges { node { verb published actor { username } thing { databaseId } } } } } }');
+    expect(result.errors).toBeUndefined();
+    const edges = (result.data as any).user.activities.edges;
+    expect(edges[0].node).toEqual({ verb: 'LIKE', published: expect.any(String), actor: { username: 'bob' }, thing: { databaseId: things[0]!.id } });
+    const flattrs = await run(`{ thing(id: ${things[0]!.id}) { flattrs(first: 10) { edges { node { owner { username } source period } } } } }`);
+    expect((flattrs.data as any).thing.flattrs.edges.map((e: any) => e.node.owner.username)).toEqual(['bob']);
+  });
+});

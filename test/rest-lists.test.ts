@@ -288,3 +288,37 @@ describe('JSONP, ETag and HEAD on every endpoint', () => {
     }
   });
 });
+
+describe('every GET endpoint, anonymous and with a token, in JSON and another format', () => {
+  it('answers with the right status, type, CORS and Vary headers', async () => {
+    const token = await fx.token(alice, ['extendedread']);
+    const paths = [
+      ['/rest/v2/users/alice', 'xml'],
+      ['/rest/v2/users/alice/things', 'yaml'],
+      [`/rest/v2/things/${things[0]!.id}`, 'xml'],
+      [`/rest/v2/things/${things[0]!.id},${things[1]!.id}`, 'yaml'],
+      ['/rest/v2/users/bob/flattrs', 'xml'],
+      [`/rest/v2/things/${things[0]!.id}/flattrs`, 'yaml'],
+      ['/rest/v2/users/bob/activities', 'atom'],
+      ['/rest/v2/categories', 'txt'],
+      ['/rest/v2/languages', 'xml'],
+    ] as const;
+    const own = [['/rest/v2/user', 'yaml'], ['/rest/v2/user/things', 'xml'], ['/rest/v2/user/flattrs', 'yaml'], ['/rest/v2/user/activities', 'atom']] as const;
+    const types = { xml: 'text/xml', yaml: 'application/yaml', atom: 'application/atom+xml', txt: 'text/plain' };
+    for (const [path, other] of [...paths, ...own]) {
+      for (const auth of [false, true]) {
+        if (!auth && own.some(([p]) => p === path)) {
+          expect((await request(app.baseUrl, path)).status).toBe(401);
+          continue;
+        }
+        const headers: Record<string, string> = auth ? { Authorization: `Bearer ${token}` } : {};
+        const json = await request(app.baseUrl, `${path}.json`, { headers });
+        const alt = await request(app.baseUrl, `${path}.${other}`, { headers });
+        expect([path, auth, json.status, json.headers['content-type']]).toEqual([path, auth, 200, 'application/json; charset=utf-8']);
+        expect([path, auth, alt.status, alt.headers['content-type']]).toEqual([path, auth, 200, `${types[other]}; charset=utf-8`]);
+        expect(alt.headers['access-control-allow-origin']).toBe('*');
+        expect(alt.headers.vary).toBe('Accept');
+      }
+    }
+  });
+});
