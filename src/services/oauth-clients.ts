@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccessToken, OAuthClient, User, type OAuthClientEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { DomainError } from './domain-error.js';
-import { generateCredential, sha256Hex } from './tokens.js';
+import { generateCredential, sha256Hex, SCOPES, type Scope } from './tokens.js';
 
 export type TokenFormat = 'opaque' | 'jwt';
 
@@ -91,4 +91,45 @@ export async function deleteClient(em: EntityManager, client: OAuthClientEntity)
 /** The user withdraws an application's access: every token of that user and application is revoked. */
 export async function revokeApplicationAccess(em: EntityManager, clock: Clock, userId: number, clientId: number): Promise<number> {
   return em.nativeUpdate(AccessToken, { user: userId, client: clientId, revokedAt: null }, { revokedAt: clock.now() });
+}
+
+/** The applications a user registered, oldest first. */
+export function listOwnedClients(em: EntityManager, ownerId: number): Promise<OAuthClientEntity[]> {
+  return em.find(OAuthClient, { owner: ownerId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+}
+
+/** The application `clientId` if `ownerId` owns it; null otherwise (unknown and foreign look the same). */
+export async function findOwnedClient(em: EntityManager, ownerId: number, clientId: string): Promise<OAuthClientEntity | null> {
+  return em.findOne(OAuthClient, { clientId, owner: ownerId });
+}
+
+export interface AuthorizedApplication {
+  client: OAuthClientEntity;
+  /** Every scope granted by the user's live tokens for this application, in spec order. */
+  scopes: Scope[];
+  firstGrantedAt: Date;
+  lastGrantedAt: Date;
+  /** How many live (not revoked) tokens the user holds for it. */
+  tokenCount: number;
+}
+
+/** The applications a user has granted access to: distinct clients with at least one non-revoked token. */
+export async function listAuthorizedApplications(em: EntityManager, userId: number): Promise<AuthorizedApplication[]> {
+  const tokens = await em.find(AccessToken, { user: userId, revokedAt: null }, { populate: ['client'], orderBy: { createdAt: 'asc', id: 'asc' } });
+  const byClient = new Map<number, AuthorizedApplication & { scopeSet: Set<string> }>();
+  for (const token of tokens) {
+    const client = token.client as OAuthClientEntity;
+    let entry = byClient.get(client.id);
+    if (!entry) {
+      entry = { client, scopes: [], firstGrantedAt: token.createdAt, lastGrantedAt: token.createdAt, tokenCount: 0, scopeSet: new Set() };
+      byClient.set(client.id, entry);
+    }
+    entry.tokenCount++;
+    if (token.createdAt < entry.firstGrantedAt) entry.firstGrantedAt = token.createdAt;
+    if (token.createdAt > entry.lastGrantedAt) entry.lastGrantedAt = token.createdAt;
+    for (const scope of token.scopes) entry.scopeSet.add(scope);
+  }
+  return [...byClient.values()]
+    .map(({ scopeSet, ...entry }) => ({ ...entry, scopes: SCOPES.filter((s) => scopeSet.has(s)) }))
+    .sort((a, b) => a.client.name.localeCompare(b.client.name) || a.client.id - b.client.id);
 }
