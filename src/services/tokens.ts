@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AccessToken, OAuthClient, User, type UserEntity } from '../entities/index.js';
+import { SignJWT } from 'jose';
+import { AccessToken, AuthorizationCode, OAuthClient, User, type UserEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
+import { accessTokenSigningKey } from './server-keys.js';
 
 /** Spec §3.4 scopes, in the order responses list them (D91), plus `stats`. */
 export const SCOPES = ['flattr', 'thing', 'email', 'extendedread', 'stats'] as const;
@@ -39,7 +41,17 @@ export interface Viewer {
   clientId: string;
 }
 
-/** Spec §3.2: a token is valid when it exists, is not revoked, and its user and enabled application exist. */
+/**
+ * Spec §3.2: a token is valid when it exists, is not revoked, and its user and enabled application exist.
+ *
+ * Both token formats are looked up the same way: by the SHA-256 of the presented string, through the
+ * unique index on `token_hash` (joined to the client for `enabled`). A JWT access token is never accepted
+ * on its signature alone. Nothing is cached, so `revoked_at` and `oauth_clients.enabled` are read on every
+ * request: a revocation (by the user, the application, code reuse, or disabling the application) is
+ * effective for every request that starts after the revoking transaction commits. That is the whole bound:
+ * zero seconds, no cache TTL. (Third parties that verify a JWT locally with the JWKS cannot see revocation,
+ * and these JWTs have no `exp`; only this server's answer is authoritative.)
+ */
 export async function resolveAccessToken(em: EntityManager, token: string): Promise<Viewer | null> {
   const grant = await em.findOne(
     AccessToken,
@@ -55,18 +67,64 @@ export async function resolveAccessToken(em: EntityManager, token: string): Prom
   };
 }
 
-/** Issues a token for a user and client (used by the OAuth flows and by the admin CLI). Returns the clear token once. */
-export async function issueAccessToken(
-  em: EntityManager,
-  clock: Clock,
-  input: { userId: number; clientId: number; scopes: Scope[] },
-): Promise<string> {
-  const token = generateAccessToken();
+/** Scopes in the canonical order of D91 (`flattr thing email extendedread`), duplicates dropped. */
+export function orderScopes(scopes: Iterable<string>): Scope[] {
+  const wanted = new Set(scopes);
+  return SCOPES.filter((s) => wanted.has(s));
+}
+
+export interface JwtAccessTokenOptions {
+  /** `iss`: the authorization server, SITE_URL. */
+  issuer: string;
+  /** `aud`: the resource server, API_URL. */
+  audience: string;
+  /** `client_id` claim: the application's public client_id. */
+  clientId: string;
+}
+
+export interface IssueTokenInput {
+  userId: number;
+  clientId: number;
+  scopes: Scope[];
+  /** The authorization code the token was exchanged for, so code reuse can revoke it (spec §14.5 step 6). */
+  authorizationCodeId?: number | null;
+  /** Issue an RFC 9068 JWT instead of a 40-hex opaque token (clients with `tokenFormat === 'jwt'`). */
+  jwt?: JwtAccessTokenOptions;
+}
+
+/**
+ * An RFC 9068 JWT access token: header `typ: at+jwt`, ES256, `kid`; claims iss, aud, sub (the user id),
+ * client_id, scope, jti, iat. Deliberately no `exp` (RFC 9068 §2.2 asks for one): Flattr tokens never
+ * expire (spec §14.9, D93), they stay valid until revoked, and revocation is checked on every request by
+ * the token's hash (see resolveAccessToken), never by the signature.
+ */
+async function signJwtAccessToken(em: EntityManager, clock: Clock, input: IssueTokenInput, options: JwtAccessTokenOptions, jti: string, scopes: Scope[]) {
+  const { kid, alg, key } = await accessTokenSigningKey(em, clock);
+  return new SignJWT({ client_id: options.clientId, scope: scopes.join(' ') })
+    .setProtectedHeader({ alg, typ: 'at+jwt', kid })
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setSubject(String(input.userId))
+    .setJti(jti)
+    .setIssuedAt(Math.floor(clock.now().getTime() / 1000))
+    .sign(key);
+}
+
+/**
+ * Issues a token for a user and client (used by the OAuth flows and by the admin CLI). Returns the clear
+ * token once; only its SHA-256 (and, for a JWT, its `jti`) is stored, so both formats resolve the same way.
+ */
+export async function issueAccessToken(em: EntityManager, clock: Clock, input: IssueTokenInput): Promise<string> {
+  const scopes = orderScopes(input.scopes);
+  const jti = input.jwt ? randomUUID() : null;
+  const token = input.jwt ? await signJwtAccessToken(em, clock, input, input.jwt, jti!, scopes) : generateAccessToken();
   em.create(AccessToken, {
     tokenHash: sha256Hex(token),
     user: em.getReference(User, input.userId),
     client: em.getReference(OAuthClient, input.clientId),
-    scopes: SCOPES.filter((s) => input.scopes.includes(s)),
+    scopes,
+    authorizationCode: input.authorizationCodeId ? em.getReference(AuthorizationCode, input.authorizationCodeId) : null,
+    jti,
     createdAt: clock.now(),
   });
   await em.flush();

@@ -1,0 +1,154 @@
+import type { Context } from 'koa';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppDeps } from '../server/app.js';
+import type { UserEntity } from '../entities/index.js';
+import { csrfTokenMatches, loadSession, type Session } from '../web/session.js';
+import { formActionSource, sendPage, setSecurityHeaders } from '../web/respond.js';
+import { findUserByUsername } from '../services/users.js';
+import { hashPassword, verifyPassword } from '../services/passwords.js';
+import { createAuthorizationCode } from '../services/authorization-codes.js';
+import { issueAccessToken } from '../services/tokens.js';
+import { checkAuthorizationRequest, redirectError, type AuthorizationCheck, type AuthorizationRequest } from './authorization-request.js';
+import { OAuthError, postParams, queryParams, sendJson, oauthErrorUri, type Params } from './http.js';
+import { buildRedirect } from './redirect-uri.js';
+import { consentPage } from './consent-page.js';
+import { jwtOptionsFor } from './token-format.js';
+
+/** Spec §14.2 steps 1–2: JSON error bodies, never a redirect. Also the answer to an unreadable form. */
+function sendAuthorizeError(ctx: Context, deps: AppDeps, error: OAuthError): void {
+  setSecurityHeaders(ctx);
+  sendJson(ctx, error.status, { error: error.code, error_description: error.message, error_uri: oauthErrorUri(deps.config.docsUrl) });
+}
+
+/** Spec §14.3: `302` to the client's redirect URI. The consent page's CSP already lets the form end up there. */
+function redirect(ctx: Context, location: string): void {
+  setSecurityHeaders(ctx);
+  ctx.status = 302;
+  ctx.set('Location', location);
+  ctx.type = 'text/plain; charset=utf-8';
+  ctx.body = `Redirecting to ${location}`;
+}
+
+/** Answers a failed check; returns the request when every check passed. */
+function settle(ctx: Context, deps: AppDeps, check: AuthorizationCheck): AuthorizationRequest | null {
+  if (check.kind === 'invalid') {
+    sendAuthorizeError(ctx, deps, check.error);
+    return null;
+  }
+  if (check.kind === 'redirect') {
+    redirect(ctx, check.location);
+    return null;
+  }
+  return check.request;
+}
+
+/** The logged-in user of the session, if any. */
+function sessionUser(session: Session | null): { username: string; csrfToken: string } | null {
+  return session?.user ? { username: session.user.username, csrfToken: session.csrfToken } : null;
+}
+
+/**
+ * The consent page. Security headers: CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY` (a framed
+ * consent page could be clickjacked into approving), `Referrer-Policy: no-referrer` (the URL carries
+ * `state` and the PKCE challenge), `Cache-Control: no-store` (it carries a CSRF token). `form-action`
+ * allows 'self' plus the redirect target's origin (or custom scheme): Chrome applies `form-action` to the
+ * redirect that answers the form too, and that redirect goes to the application.
+ */
+function sendConsent(ctx: Context, request: AuthorizationRequest, options: Omit<Parameters<typeof consentPage>[0], 'request'>): void {
+  sendPage(ctx, 200, consentPage({ request, ...options }), { formActions: [formActionSource(request.target)] });
+}
+
+/** `GET /oauth/authorize` (spec §14.2). */
+export async function getAuthorize(ctx: Context, deps: AppDeps): Promise<void> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const request = settle(ctx, deps, await checkAuthorizationRequest(em, queryParams(ctx)));
+  if (!request) return;
+  const session = await loadSession(ctx, em, deps);
+  sendConsent(ctx, request, { session: sessionUser(session) });
+}
+
+// Verifying against a throwaway hash when the username is unknown keeps the answer time the same, so the
+// form does not tell which usernames exist.
+let dummyHash: Promise<string> | null = null;
+function unknownUserHash(): Promise<string> {
+  dummyHash ??= hashPassword('not a password of anyone');
+  return dummyHash;
+}
+
+type Identified = { user: UserEntity } | { retry: { error: string; username?: string; session: ReturnType<typeof sessionUser> } };
+
+/**
+ * D85: (a) `username` and `password` in the form, or (b) a logged-in session plus the form's matching
+ * `csrf_token`; a session without a valid token counts as not logged in. Credentials win when both are sent.
+ */
+async function identifyUser(ctx: Context, em: EntityManager, deps: AppDeps, params: Params): Promise<Identified> {
+  const username = params.get('username') ?? '';
+  const password = params.get('password') ?? '';
+  if (username !== '' || password !== '') {
+    const user = username === '' ? null : await findUserByUsername(em, username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await unknownUserHash()));
+    if (user && user.passwordHash && ok) return { user };
+    return { retry: { error: 'Wrong username or password.', username, session: null } };
+  }
+  const session = await loadSession(ctx, em, deps);
+  if (session?.user && csrfTokenMatches(session, params.get('csrf_token'))) return { user: session.user };
+  return {
+    retry: {
+      error: session?.user ? 'This form has expired. Log in to continue.' : 'Log in to continue.',
+      session: null,
+    },
+  };
+}
+
+/** `POST /oauth/authorize` (spec §14.3, D85). */
+export async function postAuthorize(ctx: Context, deps: AppDeps): Promise<void> {
+  const em = deps.orm.em.fork() as EntityManager;
+  const { params, failure } = await postParams(ctx);
+  if (failure) return sendAuthorizeError(ctx, deps, failure);
+
+  // Step 1: the checks of §14.2 steps 1–3, with the same error delivery.
+  const request = settle(ctx, deps, await checkAuthorizationRequest(em, params));
+  if (!request) return;
+  const where = request.flow === 'token' ? 'fragment' : 'query';
+
+  // Step 2: anything but an explicit allow is a refusal.
+  if (params.get('decision') !== 'allow') {
+    return redirect(ctx, redirectError(request.target, where, 'access_denied', 'The user denied access', request.state));
+  }
+
+  // Step 3: who is approving. Wrong credentials: the page again, no redirect.
+  const identified = await identifyUser(ctx, em, deps, params);
+  if ('retry' in identified) return sendConsent(ctx, request, identified.retry);
+  const { user } = identified;
+
+  // Step 4: the grant.
+  if (request.flow === 'code') {
+    const code = await createAuthorizationCode(em, deps.clock, deps.config.authCodeTtlSeconds, {
+      clientId: request.client.id,
+      userId: user.id,
+      scopes: request.scopes,
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+    });
+    const params: [string, string][] = [['code', code]];
+    if (request.state !== null) params.push(['state', request.state]);
+    return redirect(ctx, buildRedirect(request.target, params, 'query'));
+  }
+
+  // The implicit flow (`token`, and its seed alias `access_token`) is deprecated by RFC 9700 §2.1.2: the
+  // token travels in the browser's URL fragment and cannot be sender-constrained. It stays for the legacy
+  // v2 clients that use it (spec §14, §17); new applications should use the code flow with PKCE.
+  const token = await issueAccessToken(em, deps.clock, {
+    userId: user.id,
+    clientId: request.client.id,
+    scopes: request.scopes,
+    jwt: jwtOptionsFor(request.client, deps.config),
+  });
+  const fragment: [string, string][] = [
+    ['access_token', token],
+    ['token_type', 'bearer'],
+    ['scope', request.scopes.join(' ')],
+  ];
+  if (request.state !== null) fragment.push(['state', request.state]);
+  return redirect(ctx, buildRedirect(request.target, fragment, 'fragment'));
+}
