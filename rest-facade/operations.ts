@@ -16,6 +16,9 @@ const FRAGMENTS = /* GraphQL */ `
     owner { ...V2MiniUser ...V2FullUser @include(if: $full) }
     thing { ...V2MiniThing ...V2Thing @include(if: $full) }
   }
+  fragment V2ActionThing on Thing { databaseId resourceUrl webUrl url title image flattrCount }
+  fragment V2MutationError on MutationError { code message }
+  fragment V2Subscription on Subscription { active createdAt startedAt thing { ...V2Thing } }
   fragment V2Activity on Activity { verb published actor { username } thing { databaseId title } }
   fragment V2Thing on Thing {
     databaseId resourceUrl webUrl url flattrCount flattrUserCount title description tags
@@ -51,6 +54,28 @@ const OPERATIONS = /* GraphQL */ `
   query UserActivities($username: String!, $direction: ActivityDirection!, $first: Int!, $after: String) {
     user(username: $username) { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
   }
+  query ViewerSubscriptions($full: Boolean!) { viewer { subscriptions { ...V2Subscription } } }
+  mutation CreateThing($input: ThingInput!) {
+    createThing(input: $input) { __typename ... on CreateThingSuccess { thing { databaseId resourceUrl } } ...V2MutationError }
+  }
+  mutation UpdateThing($id: Int!, $patch: ThingPatch!) {
+    updateThing(id: $id, patch: $patch) { __typename ... on UpdateThingSuccess { thing { databaseId } } ...V2MutationError }
+  }
+  query ThingInputProblem($id: Int, $input: ThingInput!) { thingInputProblem(id: $id, input: $input) { ...V2MutationError } }
+  mutation DeleteThing($id: Int!) { deleteThing(id: $id) { __typename ...V2MutationError } }
+  mutation FlattrThing($id: Int!) {
+    flattrThing(id: $id) { __typename ... on FlattrSuccess { thing { ...V2ActionThing } } ...V2MutationError }
+  }
+  mutation FlattrUrl($url: String!) {
+    flattrUrl(url: $url) { __typename ... on FlattrSuccess { thing { ...V2ActionThing } } ...V2MutationError }
+  }
+  mutation Subscribe($thingId: Int!) {
+    subscribe(thingId: $thingId) { __typename ... on SubscribeSuccess { thing { ...V2ActionThing } } ...V2MutationError }
+  }
+  mutation ToggleSubscription($thingId: Int!) {
+    toggleSubscription(thingId: $thingId) { __typename ... on ToggleSubscriptionSuccess { subscription { active } } ...V2MutationError }
+  }
+  mutation Unsubscribe($thingId: Int!) { unsubscribe(thingId: $thingId) { __typename ...V2MutationError } }
   query ViewerActivities($direction: ActivityDirection!, $first: Int!, $after: String) {
     viewer { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
   }

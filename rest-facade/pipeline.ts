@@ -38,11 +38,18 @@ interface MatchedRoute {
 
 const OVERRIDABLE = new Set(['PATCH', 'PUT', 'DELETE']);
 
-/** Spec D4: only POST is overridden; body `_method`, then query `_method`, then the header. */
+/**
+ * Spec D4: only POST is overridden; body `_method`, then query `_method`, then the header. A `_method` that has
+ * been used is removed from the parameters (both places), so no route reads it as a parameter.
+ */
 function effectiveMethod(ctx: Context, body: Map<string, unknown>, query: Map<string, string>): string {
   if (ctx.method !== 'POST') return ctx.method;
   for (const candidate of [body.get('_method'), query.get('_method'), ctx.get('X-HTTP-Method-Override')]) {
-    if (typeof candidate === 'string' && OVERRIDABLE.has(candidate.toUpperCase())) return candidate.toUpperCase();
+    if (typeof candidate === 'string' && OVERRIDABLE.has(candidate.toUpperCase())) {
+      body.delete('_method');
+      query.delete('_method');
+      return candidate.toUpperCase();
+    }
   }
   return 'POST';
 }
@@ -63,6 +70,8 @@ export function createRestFacade(deps: RestFacadeDeps) {
   const router = new Router({ sensitive: true });
   const routesByName = new Map<string, RestRoute>();
   for (const route of routes) {
+    // A route naming an unknown operation stops the start-up, like an invalid operation.
+    if (typeof route.operation === 'string') operations.get(route.operation);
     router.register(route.path, [route.method], () => undefined, { name: route.name });
     routesByName.set(route.name, route);
   }
@@ -81,6 +90,13 @@ export function createRestFacade(deps: RestFacadeDeps) {
       if (!route.matches || route.matches(params)) return { route, params };
     }
     return null;
+  }
+
+  /** Spec §5.5: a 204 has CORS headers and nothing else, no body. */
+  function writeNoContent(ctx: Context, headers: Record<string, string>) {
+    ctx.set({ ...CORS_HEADERS, ...headers });
+    ctx.status = 204;
+    ctx.body = null;
   }
 
   /** Writes a response: CORS and Vary always; JSONP wrapping when asked for; ETag/304 on successful reads. */
@@ -108,11 +124,16 @@ export function createRestFacade(deps: RestFacadeDeps) {
     write(ctx, error.status, rendered, { headers: error.headers, jsonp });
   }
 
-  async function run(matched: MatchedRoute, request: RestRequest, em: GraphQLContext['em']): Promise<{ status: number; output: RouteOutput }> {
+  async function run(
+    matched: MatchedRoute,
+    request: RestRequest,
+    em: GraphQLContext['em'],
+  ): Promise<{ status: number; output: RouteOutput; headers: Record<string, string> }> {
     const { route } = matched;
     const variables = route.variables(request);
+    const operation = typeof route.operation === 'string' ? route.operation : route.operation(request);
     const contextValue: GraphQLContext = { em, clock, config, viewer: request.viewer };
-    const result = await execute({ schema, document: operations.get(route.operation), variableValues: variables, contextValue });
+    const result = await execute({ schema, document: operations.get(operation), variableValues: variables, contextValue });
     if (result.errors?.length) {
       const first = result.errors[0]!;
       const code = first.extensions?.code;
@@ -126,7 +147,8 @@ export function createRestFacade(deps: RestFacadeDeps) {
     // Shape eagerly so that a missing resource is reported whatever the format.
     const value = route.shape(data, request);
     const feed = route.feed ? () => route.feed!(data, request) : undefined;
-    return { status: route.status ?? 200, output: { root: route.root, value, feed } };
+    const headers = route.headers ? route.headers(data, request) : {};
+    return { status: route.status ?? 200, output: { root: route.root, value, feed }, headers };
   }
 
   return async function restFacade(ctx: Context): Promise<void> {
@@ -192,16 +214,23 @@ export function createRestFacade(deps: RestFacadeDeps) {
         method,
         params: matched.params,
         query,
+        rawQuery: ctx.querystring,
         body: body.params,
+        bodyKind: body.kind,
+        rawForm: body.rawForm,
         format,
         viewer,
         maxPageSize: config.maxPageSize,
         links: { apiUrl: config.apiUrl, siteUrl: config.siteUrl, tagAuthority: config.tagAuthority },
       };
       if (token && 'token' in token && query.has('access_token')) ctx.set('Cache-Control', 'private');
-      const { status, output } = await run(matched, request, em);
+      const { status, output, headers } = await run(matched, request, em);
+      if (status === 204) {
+        writeNoContent(ctx, headers);
+        return;
+      }
       const rendered = renderOutput(format, output, clock.now(), config.siteUrl);
-      write(ctx, status, rendered, { jsonp: validJsonp, etag: isRead && status === 200 });
+      write(ctx, status, rendered, { headers, jsonp: validJsonp, etag: isRead && status === 200 });
     } catch (error) {
       // An invalid callback is never reflected: that answer, and any before it, goes out unwrapped.
       const wrapWith = format !== null && !(error instanceof RestError && error.message === 'Invalid jsonp callback') ? validJsonp : null;

@@ -28,15 +28,25 @@ export interface RestRoute<Data = any> {
   acceptFormats?: FormatKey[];
   /** XML root element (spec D27). */
   root: string;
-  /** Name of the GraphQL operation in operations.ts. */
-  operation: string;
+  /**
+   * Name of the GraphQL operation in operations.ts. A function when the parameters choose between operations
+   * (E8/E9 run the `thingInputProblem` query instead of the mutation when `hidden` cannot be read); it is called
+   * after `variables`, with the same request.
+   */
+  operation: string | ((request: RestRequest) => string);
   /** Request parameters → operation variables. Throws RestError for invalid parameters (step 11). */
   variables: (request: RestRequest) => Record<string, unknown>;
-  /** Operation data → v2 body. Throws RestError for missing resources (step 12). */
+  /**
+   * Operation data → v2 body. Throws RestError for missing resources (step 12) and for the endpoint's own
+   * failures reported by the operation (step 13, a `MutationError`). Ignored when `status` is 204.
+   */
   shape: (data: Data, request: RestRequest) => unknown;
   /** Operation data → Activity Streams feed, for the `as` and `atom` formats (spec §13, D24). */
   feed?: (data: Data, request: RestRequest) => Feed;
+  /** Success status; 200 by default. A 204 has no body, no Content-Type and no Vary (spec §5.5). */
   status?: number;
+  /** Extra headers of a successful answer, from the operation data (e.g. E8's `Location`, D52). */
+  headers?: (data: Data, request: RestRequest) => Record<string, string>;
 }
 
 export const PLAIN_FORMATS: FormatKey[] = ['json', 'xml', 'yaml'];

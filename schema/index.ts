@@ -7,6 +7,9 @@ import './types/flattr.js';
 import './types/subscription.js';
 import './types/listings.js';
 import './types/activity.js';
+import './types/subscriptions.js';
+import './types/mutations/index.js';
+import './types/thing-input-problem.js';
 
 export type { GraphQLContext } from './context.js';
 export const schema = builder.toSchema({ sortSchema: false });

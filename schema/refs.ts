@@ -3,6 +3,7 @@ import { loadThings, loadUsers } from './loaders.js';
 import type { FlattrEntity, SubscriptionEntity, ThingEntity, UserEntity } from '../src/entities/index.js';
 import type { ReferenceEntry } from '../src/services/reference-data.js';
 import type { ActivityRecord } from '../src/services/listings.js';
+import type { DomainErrorCode } from '../src/services/domain-error.js';
 
 // Refs live apart from their fields so that types can point at each other without import cycles.
 
@@ -26,3 +27,10 @@ export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
 export const ThingOwnerViewRef = builder.objectRef<ThingEntity>('ThingOwnerView');
 /** What the authenticated caller has done with a thing (spec §8.3 fields 17-18). */
 export const ThingViewerStateRef = builder.objectRef<ThingEntity>('ThingViewerState');
+
+/** A domain rule the write was refused by (spec §6.2 codes); backed by a DomainError or any `{ code, message }`. */
+export interface MutationErrorShape {
+  code: DomainErrorCode;
+  message: string;
+}
+export const MutationErrorRef = builder.objectRef<MutationErrorShape>('MutationError');

@@ -24,6 +24,7 @@ describe('configuration', () => {
       logLevel: 'info',
       graphqlMaxDepth: 12,
       graphqlMaxCost: 20000,
+      subscriptionsCron: false,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
   });

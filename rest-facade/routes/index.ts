@@ -4,9 +4,21 @@ import { userRoutes } from './users.js';
 import { thingRoutes } from './things.js';
 import { listRoutes } from './lists.js';
 import { activityRoutes } from './activities.js';
+import { thingWriteRoutes } from './thing-writes.js';
+import { flattrWriteRoutes } from './flattr-writes.js';
+import { subscriptionRoutes } from './subscriptions.js';
 
 /**
  * Every REST v2 route. Order is precedence: literal segments (`/things/lookup`, `/things/search`) must come
  * before `/things/:id` when they arrive.
  */
-export const routes: RestRoute[] = [...referenceRoutes, ...userRoutes, ...listRoutes, ...activityRoutes, ...thingRoutes];
+export const routes: RestRoute[] = [
+  ...referenceRoutes,
+  ...userRoutes,
+  ...listRoutes,
+  ...activityRoutes,
+  ...subscriptionRoutes,
+  ...flattrWriteRoutes,
+  ...thingRoutes,
+  ...thingWriteRoutes,
+];

@@ -110,8 +110,8 @@ export function thing(t: GqlThing, full: boolean) {
   };
 }
 
-/** Spec §8.4; `owner` only when nested in a flattr object. */
-export function miniThing(t: GqlMiniThing, withOwner: boolean) {
+/** Spec §8.4; `owner` only when nested in a flattr object (the action bodies of §8.11 select none). */
+export function miniThing(t: Omit<GqlMiniThing, 'owner'> & { owner?: GqlUser }, withOwner: boolean) {
   return {
     type: 'thing',
     resource: t.resourceUrl,
@@ -121,7 +121,7 @@ export function miniThing(t: GqlMiniThing, withOwner: boolean) {
     title: t.title,
     image: t.image,
     flattrs: t.flattrCount,
-    ...(withOwner ? { owner: miniUser(t.owner) } : {}),
+    ...(withOwner && t.owner ? { owner: miniUser(t.owner) } : {}),
   };
 }
 
@@ -132,5 +132,23 @@ export function flattr(f: GqlFlattr, full: boolean) {
     thing: full ? thing(f.thing, true) : miniThing(f.thing, true),
     owner: full ? fullUser(f.owner) : miniUser(f.owner),
     created_at: unixtime(f.createdAt),
+  };
+}
+
+export interface GqlSubscription {
+  active: boolean;
+  createdAt: string;
+  startedAt: string;
+  thing: GqlThing;
+}
+
+/** Spec §8.7: the thing is a full thing rendered for the caller; `full` makes its owner full. */
+export function subscription(s: GqlSubscription, full: boolean) {
+  return {
+    type: 'subscription',
+    active: s.active,
+    created_at: unixtime(s.createdAt),
+    started_at: unixtime(s.startedAt),
+    thing: thing(s.thing, full),
   };
 }

@@ -7,8 +7,9 @@ import { thingCommands } from './commands/thing.js';
 import { userCommands } from './commands/user.js';
 import { appCommands } from './commands/app.js';
 import { tokenCommands } from './commands/token.js';
+import { periodCommands } from './commands/period.js';
 
-const groups: CommandGroup[] = [userCommands, thingCommands, appCommands, tokenCommands];
+const groups: CommandGroup[] = [userCommands, thingCommands, appCommands, tokenCommands, periodCommands];
 
 export function usageLines(): string[] {
   return groups.flatMap((group) => Object.values(group.usage));

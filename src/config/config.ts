@@ -23,6 +23,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
+  /** SUBSCRIPTIONS_CRON: run the monthly subscription flattrs (spec D77) at start and then hourly. */
+  subscriptionsCron: boolean;
 }
 
 export class ConfigError extends Error {
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 20000, 10, 10_000_000),
+    subscriptionsCron: boolean(env, 'SUBSCRIPTIONS_CRON', false),
   };
 }
 

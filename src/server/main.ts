@@ -6,6 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { provideDatabase, type DatabaseHandle } from './database-url.js';
+import { startSubscriptionsCron } from './subscriptions-cron.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Open HTTP requests get this long to finish before their connections are cut. */
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
       { port, host: config.host, embedded: !config.databaseUrl },
       `Flattr API listening on http://${config.host}:${port} (REST at /rest/v2, GraphQL at /graphql)`,
     );
+    // Spec D77: the monthly subscription run, at start and then hourly (idempotent).
+    if (config.subscriptionsCron) startSubscriptionsCron({ orm, clock: systemClock, logger });
   })();
 
   try {

@@ -72,3 +72,50 @@ export function normaliseTags(raw: string | string[] | undefined): string[] {
   }
   return tags;
 }
+
+// Lenient variants for auto-submit metadata (spec §11.3, D70): the author of an auto-submit URL is not the
+// API caller, so over-long texts are cut and unknown ids replaced by the defaults instead of rejected.
+
+/** §12.2 title cleaning, then cut to 100 code points; an empty result becomes the url (first 100). */
+export function lenientTitle(raw: string | undefined, url: string): string {
+  const title = (raw ?? '').replace(/<[^>]*>/g, '').trim();
+  return [...(title === '' ? url : title)].slice(0, TITLE_MAX).join('');
+}
+
+/** §12.2 description cleaning, then cut to 1000 code points. */
+export function lenientDescription(raw: string | undefined): string {
+  const description = (raw ?? '')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<[^>]*>/g, '')
+    .trim();
+  return [...description].slice(0, DESCRIPTION_MAX).join('');
+}
+
+/** A known category id, or the default (`rest`). */
+export function lenientCategory(raw: string | undefined): string {
+  return raw !== undefined && referenceData.categories.some((c) => c.id === raw) ? raw : referenceData.defaultCategory;
+}
+
+/** A known language id, or the default (`en_GB`). */
+export function lenientLanguage(raw: string | undefined): string {
+  return raw !== undefined && referenceData.languages.some((l) => l.id === raw) ? raw : referenceData.defaultLanguage;
+}
+
+/** Auto-submit `hidden`: true for 1, true, yes, on (any case, trimmed); false for anything else. */
+export function lenientHidden(raw: string | undefined): boolean {
+  return ['1', 'true', 'yes', 'on'].includes((raw ?? '').trim().toLowerCase());
+}
+
+/**
+ * An absolute http/https URL with a non-empty host, of at most `maxLength` characters (2048: the url rule
+ * of §12.2 and §11.3).
+ */
+export function isAbsoluteHttpUrl(url: string, maxLength: number = URL_MAX): boolean {
+  if (url === '' || url.length > maxLength) return false;
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
+}

@@ -1,4 +1,5 @@
 import { unixTime, systemClock } from '../../config/clock.js';
+import { loadConfig } from '../../config/config.js';
 import type { ThingEntity } from '../../entities/index.js';
 import { DomainError, NOT_FOUND_USER } from '../../services/domain-error.js';
 import { createThing } from '../../services/things.js';
@@ -59,7 +60,7 @@ export const thingCommands: CommandGroup = {
           language: values.language,
           tags: values.tags,
           hidden: values.hidden ?? false,
-        });
+        }, { siteUrl: loadConfig().siteUrl });
         return thingRecord(thing, user.username);
       });
     }
