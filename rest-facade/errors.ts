@@ -32,16 +32,19 @@ export class RestError extends Error {
   readonly headers: Record<string, string>;
   /** Errors from an endpoint's own logic point at the resource family's docs (spec D33); the rest at /api/. */
   readonly crossCutting: boolean;
+  /** Body fields placed before `error`: only the lookup not-found body has any (spec §8.11, D46). */
+  readonly leadingFields: Record<string, unknown>;
 
   constructor(
     readonly code: ErrorCode,
     description?: string,
-    options: { headers?: Record<string, string>; crossCutting?: boolean; status?: number } = {},
+    options: { headers?: Record<string, string>; crossCutting?: boolean; status?: number; leadingFields?: Record<string, unknown> } = {},
   ) {
     super(description ?? CATALOGUE[code].description);
     this.status = options.status ?? CATALOGUE[code].status;
     this.headers = options.headers ?? {};
     this.crossCutting = options.crossCutting ?? CROSS_CUTTING.has(code);
+    this.leadingFields = options.leadingFields ?? {};
   }
 }
 
@@ -52,7 +55,7 @@ export function errorUri(docsUrl: string, error: RestError, family: ErrorFamily)
 }
 
 export function errorBody(docsUrl: string, error: RestError, family: ErrorFamily) {
-  return { error: error.code, error_description: error.message, error_uri: errorUri(docsUrl, error, family) };
+  return { ...error.leadingFields, error: error.code, error_description: error.message, error_uri: errorUri(docsUrl, error, family) };
 }
 
 export const routeNotFound = () => new RestError('not_found', 'The resource was not found', { crossCutting: true });

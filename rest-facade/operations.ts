@@ -79,6 +79,16 @@ const OPERATIONS = /* GraphQL */ `
   query ViewerActivities($direction: ActivityDirection!, $first: Int!, $after: String) {
     viewer { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
   }
+  query LookupThing($url: String!) { lookupThing(url: $url) { databaseId resourceUrl } }
+  query SearchThings(
+    $query: String, $url: String, $tags: String, $languages: [String!], $categories: [String!], $user: String,
+    $sort: ThingSearchSort!, $first: Int!, $after: String, $full: Boolean!
+  ) {
+    searchThings(
+      query: $query, url: $url, tags: $tags, languages: $languages, categories: $categories, user: $user,
+      sort: $sort, first: $first, after: $after
+    ) { totalCount edges { node { ...V2Thing } } }
+  }
 `;
 
 export interface CompiledOperations {

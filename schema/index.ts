@@ -10,6 +10,7 @@ import './types/activity.js';
 import './types/subscriptions.js';
 import './types/mutations/index.js';
 import './types/thing-input-problem.js';
+import './types/search.js';
 
 export type { GraphQLContext } from './context.js';
 export const schema = builder.toSchema({ sortSchema: false });

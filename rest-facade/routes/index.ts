@@ -7,6 +7,7 @@ import { activityRoutes } from './activities.js';
 import { thingWriteRoutes } from './thing-writes.js';
 import { flattrWriteRoutes } from './flattr-writes.js';
 import { subscriptionRoutes } from './subscriptions.js';
+import { searchRoutes } from './search.js';
 
 /**
  * Every REST v2 route. Order is precedence: literal segments (`/things/lookup`, `/things/search`) must come
@@ -19,6 +20,7 @@ export const routes: RestRoute[] = [
   ...activityRoutes,
   ...subscriptionRoutes,
   ...flattrWriteRoutes,
+  ...searchRoutes,
   ...thingRoutes,
   ...thingWriteRoutes,
 ];

@@ -20,6 +20,8 @@ export const Flattr = defineEntity({
   indexes: [
     { name: 'flattrs_user_created_idx', properties: ['user', 'createdAt', 'id'] },
     { name: 'flattrs_thing_created_idx', properties: ['thing', 'createdAt', 'id'] },
+    // Search sort windows (spec §10.4): the partial days at both ends of a window are read from here.
+    { name: 'flattrs_created_idx', properties: ['createdAt'] },
   ],
 });
 

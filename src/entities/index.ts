@@ -3,6 +3,7 @@ export { User, type UserEntity } from './user.js';
 export { Thing, type ThingEntity } from './thing.js';
 export { Flattr, type FlattrEntity, periodOf, FLATTR_SOURCES } from './flattr.js';
 export { Subscription, type SubscriptionEntity } from './subscription.js';
+export { ThingFlattrDay, type ThingFlattrDayEntity } from './thing-flattr-day.js';
 export { WebSession, type WebSessionEntity } from './web-session.js';
 export { ServerKey, type ServerKeyEntity } from './server-key.js';
 export { OAuthClient, AuthorizationCode, AccessToken, type OAuthClientEntity, type AccessTokenEntity } from './oauth.js';
@@ -12,8 +13,9 @@ import { User } from './user.js';
 import { Thing } from './thing.js';
 import { Flattr } from './flattr.js';
 import { Subscription } from './subscription.js';
+import { ThingFlattrDay } from './thing-flattr-day.js';
 import { OAuthClient, AuthorizationCode, AccessToken } from './oauth.js';
 import { WebSession } from './web-session.js';
 import { ServerKey } from './server-key.js';
 
-export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey];
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay];

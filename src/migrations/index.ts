@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128000000Initial } from './Migration20261128000000Initial.js';
 import { Migration20261128120000OAuth } from './Migration20261128120000OAuth.js';
+import { Migration20261129010000Search } from './Migration20261129010000Search.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128000000Initial', class: Migration20261128000000Initial },
   { name: 'Migration20261128120000OAuth', class: Migration20261128120000OAuth },
+  { name: 'Migration20261129010000Search', class: Migration20261129010000Search },
 ];

@@ -1,0 +1,134 @@
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import { builder } from '../builder.js';
+import { ThingRef } from '../refs.js';
+import type { GraphQLContext } from '../context.js';
+import { prepareSearch, type PreparedSearch, type SearchCaller, type SearchSort } from '../../src/services/search/search.js';
+import { TagExpressionError } from '../../src/services/search/tag-expression.js';
+import { lookupThing } from '../../src/services/lookup.js';
+import { DomainError } from '../../src/services/domain-error.js';
+
+// Spec E11 (§10) and E7 (§11.5) as query fields; the REST routes (rest-facade/routes/search.ts) run them.
+
+const ThingSearchSort = builder.enumType('ThingSearchSort', {
+  description: 'Orders of `searchThings`, all descending, evaluated at the server clock (spec §10.4, D66).',
+  values: {
+    RELEVANCE: {
+      value: 'relevance',
+      description: 'Σ over query terms of 4·[in title] + 3·[equals a tag] + 2·[in description] + 1·[in url]; then flattrs, id.',
+    },
+    TREND: { value: 'trend', description: 'Flattrs of the last 7 days weighted linearly by recency; then flattrs in the last 7 days, flattrs, id.' },
+    FLATTRS: { value: 'flattrs', description: 'All-time flattrs; then id.' },
+    FLATTRS_MONTH: { value: 'flattrs_month', description: 'Flattrs in the last 30 days; then flattrs, id.' },
+    FLATTRS_WEEK: { value: 'flattrs_week', description: 'Flattrs in the last 7 days; then flattrs, id.' },
+    FLATTRS_DAY: { value: 'flattrs_day', description: 'Flattrs in the last 24 hours; then flattrs, id.' },
+    TEXT_RANK: {
+      value: 'text_rank',
+      description:
+        'GraphQL only (not a REST sort): full-text rank (ts_rank_cd) of `textSearch` over title (weight A), tags (B), ' +
+        'description (C) and url (D); then flattrs, id. Without `textSearch`, the FLATTRS order.',
+    },
+  } satisfies Record<string, { value: SearchSort; description: string }>,
+});
+
+/** A service error as the GraphQL error the REST facade maps to its catalogue (`extensions.code`). */
+function toGraphQLError(error: unknown): unknown {
+  if (error instanceof TagExpressionError) {
+    return new GraphQLError(error.message, {
+      extensions: { code: 'invalid_parameters', argument: 'tags', position: error.position, found: error.found, detail: error.detail },
+    });
+  }
+  if (error instanceof DomainError) return new GraphQLError(error.message, { extensions: { code: error.code } });
+  return error;
+}
+
+function caller(ctx: GraphQLContext): SearchCaller | null {
+  return ctx.viewer ? { userId: ctx.viewer.user.id, extendedRead: ctx.viewer.scopes.has('extendedread') } : null;
+}
+
+interface SearchConnectionExtras {
+  totalCount: () => Promise<number>;
+}
+
+builder.queryFields((t) => ({
+  searchThings: t.connection(
+    {
+      type: ThingRef,
+      description:
+        'Spec E11 (§10): things that are not hidden (plus, with scope extendedread, your own hidden ones) matching ' +
+        'every filter given. Empty filters filter nothing; an unknown user, language or category matches nothing. ' +
+        'A malformed `tags` expression fails with code invalid_parameters and extensions `position` (1-based), ' +
+        '`found` and `detail`.',
+      args: {
+        query: t.arg.string({ description: 'Terms separated by whitespace; each must occur, case-insensitively, in the title, description, url or a tag.' }),
+        url: t.arg.string({ description: 'Case-sensitive prefix of the thing url (trimmed).' }),
+        tags: t.arg.string({ description: 'Tag expression: `|` or `,` (OR), `&` or juxtaposition (AND), `!` (NOT), parentheses; NOT binds tightest, then OR, then AND.' }),
+        languages: t.arg.stringList({ description: 'Language ids; things in any of them.' }),
+        categories: t.arg.stringList({ description: 'Category ids; things in any of them.' }),
+        user: t.arg.string({ description: 'Owner username, case-insensitive.' }),
+        textSearch: t.arg.string({ description: 'GraphQL only: full-text filter (web search syntax, no stemming) over title, tags, description and url.' }),
+        sort: t.arg({ type: ThingSearchSort, defaultValue: 'relevance' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        let search: PreparedSearch;
+        try {
+          search = prepareSearch(
+            ctx.em,
+            {
+              query: args.query,
+              url: args.url,
+              tags: args.tags,
+              languages: args.languages,
+              categories: args.categories,
+              user: args.user,
+              textSearch: args.textSearch,
+              sort: args.sort ?? 'relevance',
+            },
+            caller(ctx),
+            ctx.clock.now(),
+          );
+        } catch (error) {
+          throw toGraphQLError(error);
+        }
+        let total: Promise<number> | undefined;
+        const totalCount = () => (total ??= search.count());
+        const connection = await resolveOffsetConnection(
+          {
+            args,
+            defaultSize: 30,
+            maxSize: ctx.config.maxPageSize,
+            // `last` without `before` counts from the end.
+            totalCount: args.last != null && args.before == null ? await totalCount() : undefined,
+          },
+          (page) => search.page(page),
+        );
+        return Object.assign(connection, { totalCount } satisfies SearchConnectionExtras);
+      },
+    },
+    {
+      name: 'ThingSearchConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'Things matching, over all pages (REST `total_items`).',
+          resolve: (connection) => (connection as unknown as SearchConnectionExtras).totalCount(),
+        }),
+      }),
+    },
+  ),
+  lookupThing: t.field({
+    type: ThingRef,
+    nullable: true,
+    description:
+      'Spec E7 (§11.5): the thing whose url is exactly `url`, or for an auto-submit URL the thing of its inner url ' +
+      '(a `user_id` naming another owner fails with code validation). Null when there is none; hidden things are ' +
+      'found too (D47). Nothing is ever created.',
+    args: { url: t.arg.string({ required: true }) },
+    resolve: async (_root, { url }, ctx) => {
+      try {
+        return await lookupThing(ctx.em, url, { siteUrl: ctx.config.siteUrl });
+      } catch (error) {
+        throw toGraphQLError(error);
+      }
+    },
+  }),
+}));

@@ -1,0 +1,245 @@
+import { IsolationLevel } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Thing, type ThingEntity } from '../../entities/index.js';
+import { DomainError } from '../domain-error.js';
+import { referenceData } from '../reference-data.js';
+import type { Page } from '../listings.js';
+import { parseTagExpression, type TagExpression } from './tag-expression.js';
+import { Sql, compileTagExpression, escapeLike, join, list, query, raw, sql } from './sql.js';
+import { WINDOW_SECONDS, planWindow, type WindowPlan, type WindowSort } from './windows.js';
+
+/**
+ * Thing search, spec §10 (E11), in PostgreSQL. Every filter is a parameterised condition that an index serves:
+ *
+ * | filter | condition | index |
+ * |---|---|---|
+ * | `query` term | `search_text like '%term%'` (lower-cased, LIKE-escaped) | trigram GIN on `search_text` |
+ * | `url` | `url like 'prefix%'` (LIKE-escaped) | btree `url varchar_pattern_ops` |
+ * | `tags` | `lower_tags @> array[tag]`, combined with and/or/not | GIN on `lower_tags` |
+ * | `language`, `category` | `language_id in (...)`, `category_id in (...)` | btree |
+ * | `user` | `owner_id in (select id from users where lower(username) = ?)` | `lower(username)` unique + owner btree |
+ *
+ * Sorts (§10.4, D66) at the injected clock's now, never SQL now():
+ * - `relevance`: the score of §10.4 over the filtered rows, then flattrs, id; without query terms every score
+ *   is 0 and the order is the `(flattrs_count, id)` index.
+ * - `flattrs`: the `(flattrs_count, id)` index.
+ * - `flattrs_month|week|day`, `trend`: per-thing window counts from `thing_flattr_days` plus the partial days
+ *   from `flattrs` (windows.ts). Things with flattrs in the window ("hot", few) are sorted by their window
+ *   key; all the others have key 0 and follow in `(flattrs_count, id)` index order. A page is read from the
+ *   hot list and then from the rest, so no query sorts the whole table.
+ * - `text_rank` (GraphQL only): `ts_rank_cd` of the `textSearch` query on `search_vector`, then flattrs, id.
+ */
+
+export const SEARCH_SORTS = ['relevance', 'trend', 'flattrs', 'flattrs_month', 'flattrs_week', 'flattrs_day', 'text_rank'] as const;
+export type SearchSort = (typeof SEARCH_SORTS)[number];
+
+export interface ThingSearch {
+  /** Free-text terms (§10.2); split on whitespace. */
+  query?: string | null;
+  /** Case-sensitive url prefix, trimmed (D62). */
+  url?: string | null;
+  /** Tag expression (§10.3). */
+  tags?: string | null;
+  /** Language ids; an empty list filters nothing. */
+  languages?: readonly string[] | null;
+  /** Category ids; an empty list filters nothing. */
+  categories?: readonly string[] | null;
+  /** Owner username, case-insensitive. */
+  user?: string | null;
+  /** GraphQL only: PostgreSQL `websearch_to_tsquery` syntax over title, tags, description and url. */
+  textSearch?: string | null;
+  sort?: SearchSort;
+}
+
+/** Who searches: their own hidden things join the candidates with `extendedread` (D61). */
+export interface SearchCaller {
+  userId: number;
+  extendedRead: boolean;
+}
+
+/** At most this many distinct query terms (each is a few SQL parameters). */
+export const MAX_QUERY_TERMS = 256;
+
+export interface PreparedSearch {
+  /** Number of things matching, over all pages (§8.8 `total_items`). */
+  count(): Promise<number>;
+  /** The things at positions [offset, offset + limit) of the ordered result. */
+  page(page: Page): Promise<ThingEntity[]>;
+}
+
+interface Filters {
+  terms: Map<string, number>;
+  urlPrefix: string | null;
+  tags: TagExpression | null;
+  /** null: no filter; [] matches nothing. */
+  languages: readonly string[] | null;
+  categories: readonly string[] | null;
+  user: string | null;
+  textSearch: string | null;
+}
+
+/** §10.2: split on whitespace; lower-cased (§2.3); each distinct term with how often it occurs. */
+export function queryTerms(query: string | null | undefined): Map<string, number> {
+  const terms = new Map<string, number>();
+  for (const term of (query ?? '').split(/\s+/u)) {
+    if (term === '') continue;
+    const lower = term.toLowerCase();
+    terms.set(lower, (terms.get(lower) ?? 0) + 1);
+  }
+  return terms;
+}
+
+const nonEmpty = (value: string | null | undefined): string | null => (value === undefined || value === null || value === '' ? null : value);
+
+const LANGUAGE_IDS = new Set(referenceData.languages.map((l) => l.id));
+const CATEGORY_IDS = new Set(referenceData.categories.map((c) => c.id));
+
+/**
+ * A language or category list: null (no filter) when empty; otherwise the ids of the list that exist, which
+ * may be none (D55: an unknown id matches nothing). So the SQL never holds more than the reference list.
+ */
+function knownIds(value: readonly string[] | null | undefined, known: ReadonlySet<string>): string[] | null {
+  if (!value || value.length === 0) return null;
+  return [...new Set(value)].filter((id) => known.has(id));
+}
+
+/** Validates and normalises the filters; throws TagExpressionError or DomainError('invalid_parameters'). */
+function prepareFilters(search: ThingSearch): Filters {
+  const terms = queryTerms(search.query);
+  if (terms.size > MAX_QUERY_TERMS) throw new DomainError('invalid_parameters', `Too many query terms (at most ${MAX_QUERY_TERMS} different ones)`);
+  return {
+    terms,
+    urlPrefix: nonEmpty(search.url?.trim()),
+    tags: parseTagExpression(search.tags ?? ''),
+    languages: knownIds(search.languages, LANGUAGE_IDS),
+    categories: knownIds(search.categories, CATEGORY_IDS),
+    user: nonEmpty(search.user),
+    textSearch: nonEmpty(search.textSearch?.trim()),
+  };
+}
+
+/** The WHERE conditions over `things t`. */
+function whereClause(filters: Filters, caller: SearchCaller | null): Sql {
+  const conditions: Sql[] = [];
+  // §10.1, D61.
+  conditions.push(caller?.extendedRead ? sql`(not t.hidden or t.owner_id = ${caller.userId})` : raw('not t.hidden'));
+  for (const term of filters.terms.keys()) conditions.push(sql`t.search_text like ${`%${escapeLike(term)}%`}`);
+  if (filters.urlPrefix !== null) conditions.push(sql`t.url like ${`${escapeLike(filters.urlPrefix)}%`}`);
+  if (filters.languages) conditions.push(filters.languages.length > 0 ? sql`t.language_id in (${list(filters.languages)})` : raw('false'));
+  if (filters.categories) conditions.push(filters.categories.length > 0 ? sql`t.category_id in (${list(filters.categories)})` : raw('false'));
+  // Usernames are ASCII (§2.4), where lower() and toLowerCase agree; the unique index on lower(username) serves it.
+  if (filters.user !== null) conditions.push(sql`t.owner_id in (select u.id from users u where lower(u.username) = ${filters.user.toLowerCase()})`);
+  if (filters.tags) conditions.push(compileTagExpression(filters.tags));
+  if (filters.textSearch !== null) conditions.push(sql`t.search_vector @@ websearch_to_tsquery('simple', flattr_lower(${filters.textSearch}))`);
+  return join(conditions, ' and ');
+}
+
+/**
+ * §10.4 relevance: Σ over terms of 4·[in title] + 3·[equals a tag] + 2·[in description] + 1·[in url], all
+ * case-insensitive. A term given n times counts n times. `l` holds the lower-cased fields.
+ */
+function relevanceScore(filters: Filters): Sql {
+  const parts = [...filters.terms].map(
+    ([term, times]) =>
+      sql`${times}::int * (4 * (strpos(l.title, ${term}) > 0)::int + 3 * (${term} = any(t.lower_tags))::int
+        + 2 * (strpos(l.description, ${term}) > 0)::int + (strpos(l.url, ${term}) > 0)::int)`,
+  );
+  return join(parts, ' + ');
+}
+
+/** Flattrs per thing in the window: whole days from thing_flattr_days, the ends from flattrs. Columns thing_id, n, s. */
+function windowCounts(plan: WindowPlan): Sql {
+  const parts: Sql[] = [];
+  if (plan.days) {
+    parts.push(sql`select d.thing_id, d.flattrs::bigint as n, d.epoch_sum as s from thing_flattr_days d
+      where d.day >= ${plan.days.fromDay}::date and d.day < ${plan.days.toDay}::date`);
+  }
+  for (const range of plan.ranges) {
+    parts.push(sql`select f.thing_id, 1::bigint as n, floor(extract(epoch from f.created_at))::bigint as s from flattrs f
+      where f.created_at >= ${range.from.toISOString()}::timestamptz and f.created_at < ${range.to.toISOString()}::timestamptz`);
+  }
+  return sql`select u.thing_id, sum(u.n)::bigint as n, sum(u.s)::bigint as s from (${join(parts, ' union all ')}) u group by u.thing_id`;
+}
+
+const BY_FLATTRS = raw('t.flattrs_count desc, t.id desc');
+
+async function ids(em: EntityManager, fragment: Sql): Promise<number[]> {
+  const rows = await query<{ id: number }>(em, fragment);
+  return rows.map((r) => r.id);
+}
+
+async function loadInOrder(em: EntityManager, thingIds: number[]): Promise<ThingEntity[]> {
+  if (thingIds.length === 0) return [];
+  const rows = await em.find(Thing, { id: { $in: thingIds } });
+  const byId = new Map(rows.map((t) => [t.id, t]));
+  return thingIds.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** The lower-cased fields the relevance score tests, computed once per row. */
+const LOWER_FIELDS = raw(
+  'cross join lateral (select flattr_lower(t.title) as title, flattr_lower(t.description) as description, flattr_lower(t.url) as url) l',
+);
+
+/**
+ * Prepares a search: validates the parameters now (a malformed tag expression throws TagExpressionError,
+ * too many terms a DomainError) and returns functions that run the count and page queries.
+ */
+export function prepareSearch(em: EntityManager, search: ThingSearch, caller: SearchCaller | null, now: Date): PreparedSearch {
+  const filters = prepareFilters(search);
+  const sort = search.sort ?? 'relevance';
+  const where = whereClause(filters, caller);
+
+  const count = async () => {
+    const [row] = await query<{ total: number }>(em, sql`select count(*)::int as total from things t where ${where}`);
+    return row!.total;
+  };
+
+  const orderedPage = (page: Page, orderBy: Sql, from: Sql = raw('')) =>
+    ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
+
+  // Hot things (flattrs in the window) first, by their key; then the rest, whose key is 0, by (flattrs, id).
+  // One snapshot for the three queries, so a flattr committed meanwhile cannot move a thing between them.
+  const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> =>
+    em.transactional((tx) => windowPageIn(tx as EntityManager, page, windowSort), { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
+
+  const windowPageIn = async (em: EntityManager, page: Page, windowSort: WindowSort): Promise<number[]> => {
+    const plan = planWindow(now, WINDOW_SECONDS[windowSort]);
+    const w = windowCounts(plan);
+    const [hotRow] = await query<{ hot: number }>(em, sql`with w as (${w}) select count(*)::int as hot from w join things t on t.id = w.thing_id where ${where}`);
+    const hot = hotRow!.hot;
+    const result: number[] = [];
+    if (page.offset < hot) {
+      // trend: Σ (604800 − (T − c)) = n·(604800 − T) + Σ c; ties by flattrs in the last 7 days.
+      const key = windowSort === 'trend' ? sql`w.n * ${WINDOW_SECONDS.trend - plan.now}::bigint + w.s desc, w.n desc` : raw('w.n desc');
+      result.push(
+        ...(await ids(em, sql`with w as (${w}) select t.id from w join things t on t.id = w.thing_id where ${where}
+          order by ${key}, ${BY_FLATTRS} offset ${page.offset} limit ${page.limit}`)),
+      );
+    }
+    const remaining = page.limit - result.length;
+    if (remaining > 0) {
+      result.push(
+        ...(await ids(em, sql`with w as (${w}) select t.id from things t where ${where} and not exists (select 1 from w where w.thing_id = t.id)
+          order by ${BY_FLATTRS} offset ${Math.max(0, page.offset - hot)} limit ${remaining}`)),
+      );
+    }
+    return result;
+  };
+
+  const pageIds = (p: Page): Promise<number[]> => {
+    switch (sort) {
+      case 'relevance':
+        return filters.terms.size === 0 ? orderedPage(p, BY_FLATTRS) : orderedPage(p, sql`${relevanceScore(filters)} desc, ${BY_FLATTRS}`, LOWER_FIELDS);
+      case 'flattrs':
+        return orderedPage(p, BY_FLATTRS);
+      case 'text_rank':
+        return filters.textSearch === null
+          ? orderedPage(p, BY_FLATTRS)
+          : orderedPage(p, sql`ts_rank_cd(t.search_vector, websearch_to_tsquery('simple', flattr_lower(${filters.textSearch}))) desc, ${BY_FLATTRS}`);
+      default:
+        return windowPage(p, sort);
+    }
+  };
+
+  return { count, page: async (p) => loadInOrder(em, await pageIds(p)) };
+}

@@ -1,0 +1,81 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { TagExpression } from './tag-expression.js';
+
+/**
+ * SQL fragments that carry their own bound values. Text comes only from the literal parts of `sql` templates
+ * (and the constant `raw` fragments); every interpolated value becomes a `?` placeholder with its value kept
+ * beside it, and fragments nest with their values in text order. So no request value is ever part of the
+ * SQL text, and placeholders cannot get out of step with their values.
+ */
+export class Sql {
+  constructor(
+    readonly text: string,
+    readonly values: readonly SqlValue[],
+  ) {}
+}
+
+export type SqlValue = string | number | Date;
+
+export function sql(strings: TemplateStringsArray, ...args: (Sql | SqlValue)[]): Sql {
+  let text = strings[0]!;
+  const values: SqlValue[] = [];
+  args.forEach((arg, i) => {
+    if (arg instanceof Sql) {
+      text += arg.text;
+      values.push(...arg.values);
+    } else {
+      text += '?';
+      values.push(arg);
+    }
+    text += strings[i + 1]!;
+  });
+  return new Sql(text, values);
+}
+
+/** A constant SQL fragment (never built from request data). */
+export const raw = (text: string) => new Sql(text, []);
+
+export function join(parts: readonly Sql[], separator: string): Sql {
+  return new Sql(parts.map((p) => p.text).join(separator), parts.flatMap((p) => p.values));
+}
+
+/** `?, ?, ?` for a non-empty list (the driver would expand an array value on its own). */
+export function list(values: readonly SqlValue[]): Sql {
+  if (values.length === 0) throw new Error('list needs at least one value');
+  return join(values.map((v) => sql`${v}`), ', ');
+}
+
+/**
+ * Runs a fragment with server-side bind parameters: knex turns each `?` into `$n` and the values travel
+ * apart from the text (unlike `Connection.execute`, which inlines them client-side).
+ */
+export async function query<Row>(em: EntityManager, fragment: Sql): Promise<Row[]> {
+  const q = em.getKnex().raw(fragment.text, fragment.values as never[]);
+  const tx = em.getTransactionContext();
+  if (tx) q.transacting(tx);
+  const result = (await q) as { rows: Row[] };
+  return result.rows;
+}
+
+/** A LIKE pattern that matches `text` literally (backslash is PostgreSQL's default LIKE escape). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Tag expression → boolean SQL over the thing alias `t`: TAG is `t.lower_tags @> array[tag]`, which the GIN
+ * index on `lower_tags` serves (bitmap AND/OR for the operators). The tag is lower-cased here with
+ * JavaScript's toLowerCase (spec §2.3), the column by `flattr_lower` (ICU root, the same mapping).
+ */
+export function compileTagExpression(expression: TagExpression): Sql {
+  switch (expression.kind) {
+    case 'tag':
+      return sql`t.lower_tags @> array[${expression.tag.toLowerCase()}::text]`;
+    case 'not':
+      return sql`not (${compileTagExpression(expression.operand)})`;
+    case 'and':
+      return sql`(${join(expression.operands.map(compileTagExpression), ' and ')})`;
+    case 'or':
+      return sql`(${join(expression.operands.map(compileTagExpression), ' or ')})`;
+  }
+}
