@@ -20,6 +20,9 @@ import { errorFormat, ifNoneMatchHits, renderOutput, strongEtag, wrapJsonp, type
 import { isValidJsonpCallback } from './formats/json.js';
 import { parseQueryString } from './params.js';
 import { readBody } from './body.js';
+import { rateLimitRoute } from './routes/rate-limit.js';
+import { clientAddress, type RateLimitGate } from '../src/rate-limit/admission.js';
+import { rateLimitHeaders, refusalHeaders } from '../src/rate-limit/state.js';
 
 export const REST_PREFIX = '/rest/v2';
 
@@ -29,6 +32,8 @@ export interface RestFacadeDeps {
   config: AppConfig;
   clock: Clock;
   logger: Logger;
+  /** Spec §7: buckets, counting and the token-hash cache that picks a bucket without a query. */
+  rateLimits: RateLimitGate;
 }
 
 interface MatchedRoute {
@@ -64,7 +69,7 @@ function routePath(rawPath: string): { path: string; suffix: FormatKey | null } 
 }
 
 export function createRestFacade(deps: RestFacadeDeps) {
-  const { schema, orm, config, clock, logger } = deps;
+  const { schema, orm, config, clock, logger, rateLimits } = deps;
   const operations = compileOperations(schema, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost });
   // @koa/router matches paths; the route entries (not router middleware) say what each match does.
   const router = new Router({ sensitive: true });
@@ -181,20 +186,28 @@ export function createRestFacade(deps: RestFacadeDeps) {
       const method = effectiveMethod(ctx, body.params, query);
       const matched = match(path, method);
       if (matched) format = pickFormat(matched.route.formats, matched.route.acceptFormats);
-      // Step 4.
+      // Step 4: the token, and the bucket it picks (several tokens: the client address's bucket).
       const token = presentedToken({
         header: ctx.get('Authorization') || undefined,
         query: query.get('access_token'),
         body: body.params.get('access_token'),
       });
       const em = orm.em.fork();
-      let viewer: Viewer | null = null;
-      let tokenInvalid = false;
-      if (token && 'token' in token) {
-        viewer = await resolveAccessToken(em, token.token);
-        tokenInvalid = viewer === null;
-      }
-      // Step 5 (rate limiting) belongs here; it arrives with its own issue.
+      // Step 5 (§7): count, or refuse without counting and without reaching the database (the bucket of a token
+      // seen recently comes from a cache of token hashes, src/rate-limit/admission.ts; authentication itself always
+      // queries). GET /rate_limit reads its bucket without counting and carries no rate-limit headers (§7.6).
+      const isRateLimitRoute = matched?.route === rateLimitRoute;
+      const admission = await rateLimits.admit({
+        token: token && 'token' in token ? token.token : null,
+        address: clientAddress(ctx.req, config.trustProxy),
+        count: !isRateLimitRoute,
+        authenticate: (presented) => resolveAccessToken(em, presented),
+      });
+      if (!admission.allowed) throw new RestError('rate_limit_exceeded', undefined, { headers: refusalHeaders(admission.state) });
+      // Every counted response carries the headers, errors included: they stay on ctx whatever is written later.
+      if (admission.counted) ctx.set(rateLimitHeaders(admission.state));
+      const viewer: Viewer | null = admission.viewer;
+      const tokenInvalid = admission.tokenInvalid;
       // Step 6.
       if (token && 'multiple' in token) throw multipleTokens();
       if (tokenInvalid) throw invalidToken();
@@ -224,6 +237,12 @@ export function createRestFacade(deps: RestFacadeDeps) {
         links: { apiUrl: config.apiUrl, siteUrl: config.siteUrl, tagAuthority: config.tagAuthority },
       };
       if (token && 'token' in token && query.has('access_token')) ctx.set('Cache-Control', 'private');
+      if (isRateLimitRoute) {
+        // E25: the caller's bucket (picked as in §7.1, nothing counted), no ETag (D95), no rate-limit headers.
+        const rendered = renderOutput(format, { root: matched.route.root, value: matched.route.shape(admission.state, request) }, clock.now(), config.siteUrl);
+        write(ctx, 200, rendered, { jsonp: validJsonp });
+        return;
+      }
       const { status, output, headers } = await run(matched, request, em);
       if (status === 204) {
         writeNoContent(ctx, headers);
@@ -231,6 +250,8 @@ export function createRestFacade(deps: RestFacadeDeps) {
       }
       const rendered = renderOutput(format, output, clock.now(), config.siteUrl);
       write(ctx, status, rendered, { headers, jsonp: validJsonp, etag: isRead && status === 200 });
+      // D95: a 304 gives its point back; its headers show the count as it was before the request.
+      if (ctx.status === 304) ctx.set(rateLimitHeaders(await rateLimits.giveBack(admission)));
     } catch (error) {
       // An invalid callback is never reflected: that answer, and any before it, goes out unwrapped.
       const wrapWith = format !== null && !(error instanceof RestError && error.message === 'Invalid jsonp callback') ? validJsonp : null;

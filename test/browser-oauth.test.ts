@@ -90,7 +90,7 @@ describe('OAuth in a real browser', () => {
         headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t}` },
         body: JSON.stringify({ query: '{ viewer { username email } }' }),
       });
-    expect((await graphql(accessToken)).json()).toEqual({ data: { viewer: { username: 'browseruser', email: 'browser@example.org' } } });
+    expect((await graphql(accessToken)).json().data).toEqual({ viewer: { username: 'browseruser', email: 'browser@example.org' } });
 
     // The user withdraws the app's access in the browser; the token stops working at once.
     await page.goto(`${app.baseUrl}/settings/applications`);

@@ -25,6 +25,8 @@ describe('configuration', () => {
       graphqlMaxDepth: 12,
       graphqlMaxCost: 20000,
       subscriptionsCron: false,
+      rateLimitRedisTimeoutMs: 200,
+      rateLimitKeyPrefix: 'flattr:ratelimit',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
   });

@@ -170,7 +170,7 @@ describe('npm start without DATABASE_URL (embedded PostgreSQL in DATA_DIR)', () 
       body: JSON.stringify({ query: '{ categories { id text } }' }),
     });
     expect(graphql.status).toBe(200);
-    expect(graphql.json()).toEqual({ data: { categories: CATEGORIES } });
+    expect(graphql.json().data).toEqual({ categories: CATEGORIES });
   });
 
   it('the admin CLI (same DATA_DIR, no DATABASE_URL) works on the running server’s database', async () => {

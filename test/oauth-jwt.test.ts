@@ -107,7 +107,7 @@ describe('JWT access tokens (RFC 9068)', () => {
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${accessToken}` },
       body: JSON.stringify({ query: '{ viewer { username } }' }),
     });
-    expect(graphql.json()).toEqual({ data: { viewer: { username: 'Alice' } } });
+    expect(graphql.json().data).toEqual({ viewer: { username: 'Alice' } });
 
     const revoke = await request(app.baseUrl, '/oauth/revoke', {
       method: 'POST',

@@ -103,7 +103,7 @@ describe('the authorization-code flow, end to end', () => {
       body: JSON.stringify({ query: '{ viewer { username } }' }),
     });
     expect(graphql.status).toBe(200);
-    expect(graphql.json()).toEqual({ data: { viewer: { username: 'Alice' } } });
+    expect(graphql.json().data).toEqual({ viewer: { username: 'Alice' } });
   });
 
   it('the token carries only the granted scopes (scope narrowing), canonical order', async () => {

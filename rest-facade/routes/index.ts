@@ -7,6 +7,7 @@ import { activityRoutes } from './activities.js';
 import { thingWriteRoutes } from './thing-writes.js';
 import { flattrWriteRoutes } from './flattr-writes.js';
 import { subscriptionRoutes } from './subscriptions.js';
+import { rateLimitRoutes } from './rate-limit.js';
 import { searchRoutes } from './search.js';
 
 /**
@@ -15,6 +16,7 @@ import { searchRoutes } from './search.js';
  */
 export const routes: RestRoute[] = [
   ...referenceRoutes,
+  ...rateLimitRoutes,
   ...userRoutes,
   ...listRoutes,
   ...activityRoutes,

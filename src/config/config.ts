@@ -20,6 +20,10 @@ export interface AppConfig {
   trustProxy: boolean;
   requireTls: boolean;
   redisUrl: string | null;
+  /** RATE_LIMIT_REDIS_TIMEOUT_MS: longest wait for a Redis reply before the rate limiter counts in memory instead. */
+  rateLimitRedisTimeoutMs: number;
+  /** RATE_LIMIT_KEY_PREFIX: prefix of the rate-limit keys in Redis (deployments, or tests, sharing one Redis). */
+  rateLimitKeyPrefix: string;
   logLevel: LogLevel;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
@@ -88,6 +92,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   const redisUrl = read(env, 'REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL must be a redis:// URL');
+  const rateLimitKeyPrefix = read(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'flattr:ratelimit';
+  if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(rateLimitKeyPrefix)) {
+    throw new ConfigError(`RATE_LIMIT_KEY_PREFIX may only contain letters, digits and ":_.-" (at most 100), got "${rateLimitKeyPrefix}"`);
+  }
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -104,6 +112,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     requireTls: boolean(env, 'REQUIRE_TLS', false),
     redisUrl,
+    rateLimitRedisTimeoutMs: integer(env, 'RATE_LIMIT_REDIS_TIMEOUT_MS', 200, 10, 10_000),
+    rateLimitKeyPrefix,
     logLevel,
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 20000, 10, 10_000_000),

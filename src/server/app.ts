@@ -10,12 +10,21 @@ import { resolveAccessToken } from '../services/tokens.js';
 import { tokenFromAuthorization } from '../../rest-facade/access-token.js';
 import { createOAuthRouter } from '../oauth/index.js';
 import { createWebRouter } from '../web/index.js';
+import { createMemoryRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { RateLimitGate, clientAddress } from '../rate-limit/admission.js';
+import { rateLimitWeightPlugin, rateLimitedBody, withRateLimit, withRateLimitExtension, type GraphQLRateLimit } from '../rate-limit/graphql.js';
+import { rateLimitExtension, rateLimitHeaders, refusalHeaders } from '../rate-limit/state.js';
+import type { Readiness } from './readiness.js';
 
 export interface AppDeps {
   orm: MikroORM;
   config: AppConfig;
   clock: Clock;
   logger: Logger;
+  /** The shared limiter (main.ts: Redis-backed when REDIS_URL is set). Default: a per-process memory limiter. */
+  rateLimiter?: RateLimiter;
+  /** Component statuses for /readyz (main.ts registers the rate limiter). */
+  readiness?: Readiness;
 }
 
 function isUnder(path: string, prefix: string): boolean {
@@ -27,8 +36,9 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = config.trustProxy;
   const limits = { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost };
-  const rest = createRestFacade({ schema, orm, config, clock, logger });
-  const yoga = createGraphQLServer(schema, limits);
+  const rateLimits = new RateLimitGate(deps.rateLimiter ?? createMemoryRateLimiter(config, logger));
+  const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits });
+  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin()]);
 
   const oauth = createOAuthRouter(deps);
   const web = createWebRouter(deps);
@@ -37,15 +47,45 @@ export function createApp(deps: AppDeps): Koa {
     if (isUnder(ctx.path, REST_PREFIX)) return rest(ctx);
     if (ctx.path === '/graphql') {
       const em = orm.em.fork();
+      // CORS preflights are not counted (as on REST, spec §7.3) and carry no token.
+      if (ctx.method === 'OPTIONS') return serveGraphQL(yoga, ctx, { em, clock, config, viewer: null });
+      // Every other request counts against the caller's bucket, shared with REST (src/rate-limit/graphql.ts).
       const token = tokenFromAuthorization(ctx.get('Authorization') || undefined);
-      const viewer = token ? await resolveAccessToken(em, token) : null;
-      if (token && !viewer) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_token", error_description="The access token is invalid"');
-        ctx.body = { errors: [{ message: 'The access token is invalid', extensions: { code: 'UNAUTHENTICATED' } }] };
+      const admission = await rateLimits.admit({
+        token,
+        address: clientAddress(ctx.req, config.trustProxy),
+        count: true,
+        authenticate: (presented) => resolveAccessToken(em, presented),
+      });
+      if (!admission.allowed) {
+        ctx.status = 429;
+        ctx.set(refusalHeaders(admission.state));
+        ctx.body = rateLimitedBody(admission.state);
         return;
       }
-      return serveGraphQL(yoga, ctx, { em, clock, config, viewer });
+      ctx.set(rateLimitHeaders(admission.state));
+      if (admission.tokenInvalid) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_token", error_description="The access token is invalid"');
+        ctx.body = {
+          errors: [{ message: 'The access token is invalid', extensions: { code: 'UNAUTHENTICATED' } }],
+          extensions: { rateLimit: rateLimitExtension(admission.state) },
+        };
+        return;
+      }
+      const tracker: GraphQLRateLimit = { gate: rateLimits, admission, refused: false };
+      await serveGraphQL(yoga, ctx, withRateLimit({ em, clock, config, viewer: admission.viewer }, tracker));
+      // The plugin may have charged the operation's weight, or refused it.
+      const state = admission.state;
+      if (tracker.refused) {
+        ctx.status = 429;
+        ctx.set(refusalHeaders(state));
+      } else {
+        ctx.set(rateLimitHeaders(state));
+      }
+      const body = withRateLimitExtension(ctx.body, ctx.response.get('Content-Type'), state);
+      if (body !== null) ctx.body = body;
+      return;
     }
     return next();
   });

