@@ -270,5 +270,11 @@ describe('admin CLI: app and token', () => {
     const after = await query('select revoked_at from oauth_access_tokens where token_hash = encode(sha256($1::bytea), $2)', [token.access_token, 'hex']);
     expect(after[0]!.revoked_at).toBeInstanceOf(Date);
     expect(expectFailure(await admin('token', 'revoke', '--token', 'f'.repeat(40)), 1)).toBe('Unknown access token');
+
+    const jwtApp = expectRecord(await admin('app', 'create', '--owner', 'appowner', '--name', 'Internal', '--redirect-uri', 'https://int.example/cb', '--token-format', 'jwt'));
+    const jwtToken = expectRecord(await admin('token', 'create', '--user', 'appowner', '--client', jwtApp.client_id as string, '--scope', 'stats'));
+    expect(jwtToken.access_token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    const claims = JSON.parse(Buffer.from((jwtToken.access_token as string).split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ client_id: jwtApp.client_id, scope: 'stats' });
   });
 });

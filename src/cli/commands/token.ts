@@ -1,4 +1,6 @@
 import { systemClock } from '../../config/clock.js';
+import { loadConfig } from '../../config/config.js';
+import { jwtOptionsFor } from '../../oauth/token-format.js';
 import { AccessToken } from '../../entities/index.js';
 import { DomainError, NOT_FOUND_USER } from '../../services/domain-error.js';
 import { findClient } from '../../services/oauth-clients.js';
@@ -39,7 +41,9 @@ export const tokenCommands: CommandGroup = {
         if (!user) throw new DomainError('not_found', NOT_FOUND_USER);
         const client = await findClient(em, clientId);
         if (!client) throw new DomainError('not_found', `Unknown client_id "${clientId}"`);
-        const accessToken = await issueAccessToken(em, systemClock, { userId: user.id, clientId: client.id, scopes });
+        // The client's token format applies here too: a JWT client gets an RFC 9068 JWT.
+        const jwt = jwtOptionsFor(client, loadConfig());
+        const accessToken = await issueAccessToken(em, systemClock, { userId: user.id, clientId: client.id, scopes, jwt });
         return { access_token: accessToken, token_type: 'bearer', scope: scopes.join(' ') };
       });
     }
