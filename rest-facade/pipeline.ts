@@ -36,6 +36,19 @@ export interface RestFacadeDeps {
   rateLimits: RateLimitGate;
 }
 
+/**
+ * What the pipeline reports about a request for the access log and /metrics (src/ops), on `ctx.state.rest`:
+ * the matched route's template, the GraphQL operation it ran and the OAuth client of its token. Nothing else.
+ */
+export interface RestObservation {
+  /** The matched route's `path` (e.g. `/things/:id`); null when no route matched. */
+  route: string | null;
+  /** The operation executed: name, execution time and whether the result carried errors. */
+  operation: { name: string; ms: number; ok: boolean } | null;
+  /** `client_id` of the application behind the request's valid token. */
+  clientId: string | null;
+}
+
 interface MatchedRoute {
   route: RestRoute;
   params: Record<string, string>;
@@ -133,12 +146,15 @@ export function createRestFacade(deps: RestFacadeDeps) {
     matched: MatchedRoute,
     request: RestRequest,
     em: GraphQLContext['em'],
+    observation: RestObservation,
   ): Promise<{ status: number; output: RouteOutput; headers: Record<string, string> }> {
     const { route } = matched;
     const variables = route.variables(request);
     const operation = typeof route.operation === 'string' ? route.operation : route.operation(request);
     const contextValue: GraphQLContext = { em, clock, config, viewer: request.viewer };
+    const started = performance.now();
     const result = await execute({ schema, document: operations.get(operation), variableValues: variables, contextValue });
+    observation.operation = { name: operation, ms: performance.now() - started, ok: !result.errors?.length };
     if (result.errors?.length) {
       const first = result.errors[0]!;
       const code = first.extensions?.code;
@@ -157,6 +173,8 @@ export function createRestFacade(deps: RestFacadeDeps) {
   }
 
   return async function restFacade(ctx: Context): Promise<void> {
+    const observation: RestObservation = { route: null, operation: null, clientId: null };
+    ctx.state.rest = observation;
     // Step 1: preflight, for any path.
     if (ctx.method === 'OPTIONS') {
       ctx.status = 204;
@@ -185,7 +203,10 @@ export function createRestFacade(deps: RestFacadeDeps) {
       const body = await readBody(ctx);
       const method = effectiveMethod(ctx, body.params, query);
       const matched = match(path, method);
-      if (matched) format = pickFormat(matched.route.formats, matched.route.acceptFormats);
+      if (matched) {
+        observation.route = matched.route.path;
+        format = pickFormat(matched.route.formats, matched.route.acceptFormats);
+      }
       // Step 4: the token, and the bucket it picks (several tokens: the client address's bucket).
       const token = presentedToken({
         header: ctx.get('Authorization') || undefined,
@@ -207,6 +228,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
       // Every counted response carries the headers, errors included: they stay on ctx whatever is written later.
       if (admission.counted) ctx.set(rateLimitHeaders(admission.state));
       const viewer: Viewer | null = admission.viewer;
+      observation.clientId = viewer?.clientId ?? null;
       const tokenInvalid = admission.tokenInvalid;
       // Step 6.
       if (token && 'multiple' in token) throw multipleTokens();
@@ -243,7 +265,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
         write(ctx, 200, rendered, { jsonp: validJsonp });
         return;
       }
-      const { status, output, headers } = await run(matched, request, em);
+      const { status, output, headers } = await run(matched, request, em, observation);
       if (status === 204) {
         writeNoContent(ctx, headers);
         return;

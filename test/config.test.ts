@@ -27,6 +27,12 @@ describe('configuration', () => {
       subscriptionsCron: false,
       rateLimitRedisTimeoutMs: 200,
       rateLimitKeyPrefix: 'flattr:ratelimit',
+      metricsToken: null,
+      shutdownTimeoutMs: 8000,
+      httpHeadersTimeoutMs: 10000,
+      httpRequestTimeoutMs: 30000,
+      statsCacheSeconds: 30,
+      logFormat: 'json',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
   });

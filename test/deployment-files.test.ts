@@ -17,11 +17,28 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: { test?: string | string[] };
   ports?: string[];
+  stop_grace_period?: string;
+  configs?: { source: string; target: string }[];
 }
 
-// `merge: true`: the api service takes its settings from the `x-api` anchor through `<<`, as Compose does.
-const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> };
+// `merge: true`: the api services take their settings from the `x-api` anchor through `<<`, as Compose does.
+const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  configs?: Record<string, { content?: string }>;
+};
 const services = compose.services;
+const API_REPLICAS = ['api-1', 'api-2'];
+
+/** Compose interpolates `$VAR` in the whole file; `$$` is a literal `$`. */
+function composeText(value: string): string {
+  return value.replace(/\$\$/g, '$');
+}
+
+function seconds(duration: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(duration);
+  if (!match) throw new Error(`unreadable duration ${duration}`);
+  return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[match[2] as 'ms' | 's' | 'm'];
+}
 
 function environment(service: ComposeService): Record<string, string> {
   const env = service.environment ?? {};
@@ -67,16 +84,42 @@ function dockerInstructions(dockerfile: string): { instruction: string; args: st
 }
 
 describe('docker-compose.yml', () => {
-  it('runs postgres, redis and api', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'api']));
+  it('runs postgres, redis, two api replicas and a load balancer', () => {
+    expect(Object.keys(services).sort()).toEqual(['api-1', 'api-2', 'lb', 'postgres', 'redis']);
     expect(services.postgres!.image).toBe('postgres:17');
     expect(services.redis!.image).toBe('redis:7');
+    expect(services.lb!.image).toMatch(/^nginx:/);
   });
 
-  it('health-checks every service', () => {
+  it('health-checks every service; the replicas by their readiness (/readyz)', () => {
     expect(healthcheckCommand(services.postgres!)).toMatch(/\bpg_isready\b/);
     expect(healthcheckCommand(services.redis!)).toMatch(/\bredis-cli ping\b/);
-    expect(healthcheckCommand(services.api!)).toContain('/rest/v2/categories');
+    for (const name of API_REPLICAS) expect(healthcheckCommand(services[name]!)).toContain("fetch('http://127.0.0.1:3000/readyz')");
+    expect(healthcheckCommand(services.lb!)).toContain('http://127.0.0.1/healthz');
+  });
+
+  it('balances over both replicas, passing the client address the replicas trust', () => {
+    const lb = services.lb!;
+    expect(lb.ports).toEqual(['3000:80']);
+    expect(lb.depends_on).toEqual({ 'api-1': { condition: 'service_healthy' }, 'api-2': { condition: 'service_healthy' } });
+    const mount = lb.configs?.[0];
+    expect(mount?.target).toBe('/etc/nginx/conf.d/default.conf');
+    const conf = composeText(compose.configs?.[mount!.source]?.content ?? '');
+    const upstream = /upstream (\w+) \{([^}]*)\}/.exec(conf);
+    expect(upstream).not.toBeNull();
+    expect([...upstream![2]!.matchAll(/server ([\w-]+):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`)).toEqual(API_REPLICAS.map((name) => `${name}:3000`));
+    expect(conf).toContain(`proxy_pass http://${upstream![1]};`);
+    // The client address is set, not appended to (a client cannot choose its rate-limit bucket).
+    expect(conf).toMatch(/proxy_set_header X-Forwarded-For \$remote_addr;/);
+    for (const name of API_REPLICAS) expect(environment(services[name]!).TRUST_PROXY).toBe('true');
+  });
+
+  it('gives in-flight requests time to finish before Compose kills a replica', () => {
+    for (const name of API_REPLICAS) {
+      const service = services[name]!;
+      const timeoutMs = Number(environment(service).SHUTDOWN_TIMEOUT_MS ?? loadConfig({}).shutdownTimeoutMs);
+      expect(seconds(service.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(timeoutMs + 2000);
+    }
   });
 
   it('keeps PostgreSQL data in a volume', () => {
@@ -84,17 +127,26 @@ describe('docker-compose.yml', () => {
     expect(volumes.some((v) => v.endsWith(':/var/lib/postgresql/data'))).toBe(true);
   });
 
-  it('builds api from the Dockerfile and starts it once postgres and redis are healthy', () => {
-    const api = services.api!;
-    const build = typeof api.build === 'string' ? { context: api.build } : api.build;
-    expect(build?.context).toBe('.');
-    expect(build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
-    expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
-    expect(api.ports).toContain('3000:3000');
+  it('builds both replicas from the Dockerfile; api-2 starts after api-1 is ready (migrations run once)', () => {
+    for (const name of API_REPLICAS) {
+      const api = services[name]!;
+      const build = typeof api.build === 'string' ? { context: api.build } : api.build;
+      expect(build?.context).toBe('.');
+      expect(build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+    }
+    const storage = { postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } };
+    expect(services['api-1']!.depends_on).toEqual(storage);
+    expect(services['api-2']!.depends_on).toEqual({ ...storage, 'api-1': { condition: 'service_healthy' } });
+    expect(services['api-1']!.ports).toEqual(['3001:3000']);
+    expect(services['api-2']!.ports).toEqual(['3002:3000']);
   });
 
-  it("points api at the compose database and Redis, by service name", () => {
-    const env = environment(services.api!);
+  it('gives both replicas the same settings', () => {
+    expect(environment(services['api-1']!)).toEqual(environment(services['api-2']!));
+  });
+
+  it("points the replicas at the compose database and Redis, by service name", () => {
+    const env = environment(services['api-1']!);
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL', 'API_URL', 'SITE_URL']));
     expect(new URL(env.DATABASE_URL!).hostname).toBe('postgres');
     expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
@@ -103,8 +155,8 @@ describe('docker-compose.yml', () => {
     expect([db.username, db.password, db.pathname]).toEqual([pg.POSTGRES_USER, pg.POSTGRES_PASSWORD, `/${pg.POSTGRES_DB}`]);
   });
 
-  it("gives api only variables the configuration reads, with values it accepts", () => {
-    const env = environment(services.api!);
+  it("gives the replicas only variables the configuration reads, with values it accepts", () => {
+    const env = environment(services['api-1']!);
     const readNames = new Set<string>();
     const recording = new Proxy(env, {
       get(target, name) {
@@ -153,7 +205,8 @@ describe('Dockerfile', () => {
     expect(runtime.some((i) => i.instruction === 'ENV' && /\bPORT=3000\b/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.instruction === 'ENV' && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.instruction === 'EXPOSE' && i.args === '3000')).toBe(true);
-    expect(runtime.find((i) => i.instruction === 'HEALTHCHECK')?.args).toContain('/rest/v2/categories');
+    expect(runtime.find((i) => i.instruction === 'HEALTHCHECK')?.args).toContain("'/readyz'");
+    expect(runtime.find((i) => i.instruction === 'STOPSIGNAL')?.args).toBe('SIGTERM');
     const cmd = JSON.parse(runtime.findLast((i) => i.instruction === 'CMD')!.args) as string[];
     const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start; // "tsx src/server/main.ts"
     const entry = start.split(/\s+/).at(-1)!;

@@ -49,7 +49,7 @@ function call(method: string, path: string, send: Send = {}): Promise<HttpResult
 }
 
 // Rate-limit headers are asserted in test/rate-limit.test.ts; here they only vary with the request count.
-const VOLATILE = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-current', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit']);
+const VOLATILE = new Set(['date', 'x-request-id', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-current', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit']);
 /** Every header but the transport ones, for exact comparison. */
 const headersOf = (res: HttpResult) => Object.fromEntries(Object.entries(res.headers).filter(([name]) => !VOLATILE.has(name)));
 

@@ -29,7 +29,21 @@ export interface AppConfig {
   graphqlMaxCost: number;
   /** SUBSCRIPTIONS_CRON: run the monthly subscription flattrs (spec D77) at start and then hourly. */
   subscriptionsCron: boolean;
+  /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests may take to finish after SIGTERM/SIGINT. */
+  shutdownTimeoutMs: number;
+  /** Slow clients: the request headers must arrive within this time (slowloris). */
+  httpHeadersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this time. */
+  httpRequestTimeoutMs: number;
+  /** STATS_CACHE_SECONDS: how long a `stats` answer is reused by this process (0: never). */
+  statsCacheSeconds: number;
+  /** LOG_FORMAT: `json` (one JSON object per line) or `pretty` (pino-pretty, for development). */
+  logFormat: LogFormat;
 }
+
+export type LogFormat = 'json' | 'pretty';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -96,6 +110,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^[A-Za-z0-9:_.-]{1,100}$/.test(rateLimitKeyPrefix)) {
     throw new ConfigError(`RATE_LIMIT_KEY_PREFIX may only contain letters, digits and ":_.-" (at most 100), got "${rateLimitKeyPrefix}"`);
   }
+  const logFormat = (read(env, 'LOG_FORMAT') ?? (env.npm_lifecycle_event === 'dev' ? 'pretty' : 'json')).toLowerCase();
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`LOG_FORMAT must be json or pretty, got "${env.LOG_FORMAT}"`);
+  const metricsToken = read(env, 'METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN must be 16 to 256 printable ASCII characters without spaces');
+  }
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -118,6 +138,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 20000, 10, 10_000_000),
     subscriptionsCron: boolean(env, 'SUBSCRIPTIONS_CRON', false),
+    metricsToken,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8_000, 0, 600_000),
+    httpHeadersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    statsCacheSeconds: integer(env, 'STATS_CACHE_SECONDS', 30, 0, 3_600),
+    logFormat,
   };
 }
 

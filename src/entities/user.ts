@@ -23,6 +23,8 @@ export const User = defineEntity({
   },
   // Usernames are unique regardless of case (spec §2.4).
   uniques: [{ name: 'users_username_lower_unique', expression: 'create unique index "users_username_lower_unique" on "users" (lower("username"))' }],
+  // New users per period (the `stats` graph, src/services/stats.ts).
+  indexes: [{ name: 'users_registered_at_idx', properties: ['registeredAt'] }],
 });
 
 export type UserEntity = InferEntity<typeof User>;

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128000000Initial } from './Migration20261128000000Initial.js';
 import { Migration20261128120000OAuth } from './Migration20261128120000OAuth.js';
 import { Migration20261129010000Search } from './Migration20261129010000Search.js';
+import { Migration20261129020000Stats } from './Migration20261129020000Stats.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261128000000Initial', class: Migration20261128000000Initial },
   { name: 'Migration20261128120000OAuth', class: Migration20261128120000OAuth },
   { name: 'Migration20261129010000Search', class: Migration20261129010000Search },
+  { name: 'Migration20261129020000Stats', class: Migration20261129020000Stats },
 ];

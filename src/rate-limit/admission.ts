@@ -89,6 +89,9 @@ export interface Admission {
 
 /** Steps 4 and 5 of §6.5 for REST, and the same for /graphql. */
 export class RateLimitGate {
+  /** Told about every refusal (for the rejection counter of /metrics): `admit` for a full bucket, `cost` for a GraphQL weight that did not fit. */
+  onRefused: ((stage: 'admit' | 'cost') => void) | null = null;
+
   constructor(
     readonly limiter: RateLimiter,
     private readonly tokens = new TokenValidityCache(),
@@ -107,7 +110,10 @@ export class RateLimitGate {
     }
     const bucketFor = (isValid: boolean) => (isValid ? `token:${hash}` : `ip:${input.address}`);
     let bucket = bucketFor(valid!);
-    const refused = (state: BucketState): Admission => ({ bucket, allowed: false, viewer: null, tokenInvalid: false, state, counted: null });
+    const refused = (state: BucketState): Admission => {
+      this.onRefused?.('admit');
+      return { bucket, allowed: false, viewer: null, tokenInvalid: false, state, counted: null };
+    };
 
     let counted: Counted | null = null;
     let state: BucketState;
@@ -164,6 +170,7 @@ export class RateLimitGate {
     }
     admission.state = await this.limiter.refund(admission.counted);
     admission.counted = null;
+    this.onRefused?.('cost');
     return false;
   }
 }

@@ -14,7 +14,15 @@ import { createMemoryRateLimiter, type RateLimiter } from '../rate-limit/limiter
 import { RateLimitGate, clientAddress } from '../rate-limit/admission.js';
 import { rateLimitWeightPlugin, rateLimitedBody, withRateLimit, withRateLimitExtension, type GraphQLRateLimit } from '../rate-limit/graphql.js';
 import { rateLimitExtension, rateLimitHeaders, refusalHeaders } from '../rate-limit/state.js';
-import type { Readiness } from './readiness.js';
+import { Readiness } from './readiness.js';
+import { createMetrics, metricsAuthorized, type AppMetrics } from '../ops/metrics.js';
+import { observeRequests, type ObservedState } from '../ops/observe.js';
+import { registerReadinessChecks, serveHealthz, serveReadyz } from '../ops/health.js';
+import { buildOpenApi } from '../ops/openapi.js';
+import { renderDocsPage } from '../ops/docs-page.js';
+import { graphqlMetricsPlugin } from '../ops/graphql-metrics.js';
+import { sendPage } from '../web/respond.js';
+import { sessionStatsViewer } from '../web/dashboard.js';
 
 export interface AppDeps {
   orm: MikroORM;
@@ -23,9 +31,12 @@ export interface AppDeps {
   logger: Logger;
   /** The shared limiter (main.ts: Redis-backed when REDIS_URL is set). Default: a per-process memory limiter. */
   rateLimiter?: RateLimiter;
-  /** Component statuses for /readyz (main.ts registers the rate limiter). */
+  /** Checks of /readyz: createApp adds database, migrations and Redis (src/ops/health.ts); main.ts adds `shutdown`. */
   readiness?: Readiness;
 }
+
+/** The OpenAPI document: served before the REST pipeline, so never rate limited or counted against a bucket. */
+export const OPENAPI_PATH = '/rest/v2/openapi.json';
 
 function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -36,16 +47,73 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = config.trustProxy;
   const limits = { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost };
-  const rateLimits = new RateLimitGate(deps.rateLimiter ?? createMemoryRateLimiter(config, logger));
+  const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter(config, logger);
+  const rateLimits = new RateLimitGate(rateLimiter);
+  const metrics: AppMetrics = createMetrics(orm);
+  rateLimits.onRefused = (stage) => metrics.rateLimitRejected(stage);
+  const readiness = deps.readiness ?? new Readiness();
+  registerReadinessChecks(readiness, { orm, config, rateLimiter });
+  const startedAt = Date.now();
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits });
-  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin()]);
+  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)]);
+  const openApi = buildOpenApi(config);
+  const openApiJson = JSON.stringify(openApi);
+  let docsPage: string | null = null;
 
   const oauth = createOAuthRouter(deps);
   const web = createWebRouter(deps);
+  const sessionDeps = { config, clock };
+
+  // Request id, access log, HTTP metrics; uncaught errors become a 500 that keeps X-Request-Id (src/ops/observe.ts).
+  app.use(observeRequests({ logger, metrics }));
+
+  // Operations endpoints (src/ops): before the REST facade and the rate limiter, so never limited or counted.
+  app.use(async (ctx, next) => {
+    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+    const state = ctx.state as ObservedState;
+    if (!read) return next();
+    switch (ctx.path) {
+      case '/healthz':
+        state.route = '/healthz';
+        return serveHealthz(ctx, startedAt);
+      case '/readyz':
+        state.route = '/readyz';
+        return serveReadyz(ctx, readiness);
+      case '/metrics': {
+        state.route = '/metrics';
+        ctx.set('Cache-Control', 'no-store');
+        if (!metricsAuthorized(ctx.get('Authorization') || undefined, config.metricsToken)) {
+          ctx.status = 401;
+          ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
+          ctx.body = { error: 'unauthorized', error_description: 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>' };
+          return;
+        }
+        const { contentType, body } = await metrics.render();
+        ctx.type = contentType;
+        ctx.body = body;
+        return;
+      }
+      case OPENAPI_PATH:
+        state.route = OPENAPI_PATH;
+        ctx.set('Access-Control-Allow-Origin', '*');
+        ctx.set('Cache-Control', 'public, max-age=300');
+        ctx.type = 'application/json; charset=utf-8';
+        ctx.body = openApiJson;
+        return;
+      case '/docs':
+        state.route = '/docs';
+        docsPage ??= renderDocsPage(openApi);
+        sendPage(ctx, 200, docsPage, { cache: 'private' });
+        return;
+      default:
+        return next();
+    }
+  });
 
   app.use(async (ctx, next) => {
     if (isUnder(ctx.path, REST_PREFIX)) return rest(ctx);
     if (ctx.path === '/graphql') {
+      (ctx.state as ObservedState).route = '/graphql';
       const em = orm.em.fork();
       // CORS preflights are not counted (as on REST, spec §7.3) and carry no token.
       if (ctx.method === 'OPTIONS') return serveGraphQL(yoga, ctx, { em, clock, config, viewer: null });
@@ -64,6 +132,10 @@ export function createApp(deps: AppDeps): Koa {
         return;
       }
       ctx.set(rateLimitHeaders(admission.state));
+      // The /dashboard page of a logged-in staff user: session cookie + X-CSRF-Token, scope `stats` only
+      // (src/web/dashboard.ts). Looked up once admitted, so a refused request still reaches no database.
+      const sessionViewer = token === null ? await sessionStatsViewer(ctx, em, sessionDeps) : null;
+      (ctx.state as ObservedState).clientId = (admission.viewer ?? sessionViewer)?.clientId ?? null;
       if (admission.tokenInvalid) {
         ctx.status = 401;
         ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_token", error_description="The access token is invalid"');
@@ -74,7 +146,7 @@ export function createApp(deps: AppDeps): Koa {
         return;
       }
       const tracker: GraphQLRateLimit = { gate: rateLimits, admission, refused: false };
-      await serveGraphQL(yoga, ctx, withRateLimit({ em, clock, config, viewer: admission.viewer }, tracker));
+      await serveGraphQL(yoga, ctx, withRateLimit({ em, clock, config, viewer: admission.viewer ?? sessionViewer }, tracker));
       // The plugin may have charged the operation's weight, or refused it.
       const state = admission.state;
       if (tracker.refused) {

@@ -11,8 +11,6 @@ import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { Readiness } from './readiness.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-/** Open HTTP requests get this long to finish before their connections are cut. */
-const HTTP_DRAIN_MS = 5_000;
 /** How long start-up waits for Redis (REDIS_URL) before serving with the per-process rate-limit fallback. */
 const REDIS_STARTUP_WAIT_MS = 2_000;
 
@@ -46,15 +44,19 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
   // What has been started so far, so that a signal during start-up stops exactly that.
   const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server; rateLimiter?: RateLimiter } = {};
-  // Component statuses for /readyz; the rate limiter reports `degraded` while Redis is unreachable.
+  // Checks of /readyz (createApp adds database, migrations and Redis); `shutdown` is down from the signal on, so a
+  // load balancer still polling this process takes it out of rotation.
   const readiness = new Readiness();
   let stopping = false;
+  readiness.register('shutdown', () => (stopping ? { status: 'down', detail: 'shutting down' } : { status: 'ok' }));
   let startup: Promise<void> = Promise.resolve();
+  // Requests being served, for the graceful drain.
+  const inFlight = new Set<http.ServerResponse>();
 
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -68,11 +70,22 @@ async function main(): Promise<void> {
       await startup.catch(() => undefined); // start-up reports its own failure
       const { server, orm, database } = started;
       if (server?.listening) {
+        // Stop accepting, close idle keep-alive connections, let the requests in flight finish (their responses say
+        // `Connection: close`) for up to SHUTDOWN_TIMEOUT_MS, then cut whatever is left.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+        const waited = inFlight.size > 0;
+        if (waited) logger.info({ inFlight: inFlight.size, timeoutMs: config.shutdownTimeoutMs }, 'waiting for requests in flight');
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          logger.warn({ inFlight: inFlight.size, timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing the connections still open');
+          server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
+        if (waited && !timedOut) logger.info('every request finished');
       }
       await started.rateLimiter?.close();
       await orm?.close();
@@ -96,11 +109,35 @@ async function main(): Promise<void> {
     if (stopping) return;
     const rateLimiter = createRateLimiter(config, logger);
     started.rateLimiter = rateLimiter;
-    readiness.register('rateLimit', () => rateLimiter.health());
     await rateLimiter.whenReady(REDIS_STARTUP_WAIT_MS);
     if (stopping) return;
     const app = createApp({ orm, config, clock: systemClock, logger, rateLimiter, readiness });
-    const httpServer = http.createServer(app.callback());
+    // Slow clients (issue 10, slowloris): the whole header block within HTTP_HEADERS_TIMEOUT_MS, the whole request
+    // (headers and body) within HTTP_REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
+    const headersTimeout = config.httpHeadersTimeoutMs;
+    const requestTimeout = Math.max(headersTimeout, config.httpRequestTimeoutMs);
+    const httpServer = http.createServer(
+      {
+        headersTimeout,
+        requestTimeout,
+        connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(headersTimeout / 2))),
+        keepAliveTimeout: 5_000,
+        maxHeaderSize: 16 * 1024,
+      },
+      app.callback(),
+    );
+    // A client that stops reading a response (slow read) loses its socket after two idle minutes.
+    httpServer.timeout = 120_000;
+    httpServer.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      inFlight.add(res);
+      res.once('close', () => {
+        inFlight.delete(res);
+        // Draining: the connection this response leaves idle is closed right away, not after the keep-alive timeout.
+        if (stopping) setImmediate(() => httpServer.closeIdleConnections());
+      });
+      // Draining: this connection is not reused after the response.
+      if (stopping) res.setHeader('Connection', 'close');
+    });
     started.server = httpServer;
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);

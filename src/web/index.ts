@@ -4,6 +4,7 @@ import { registerAccountRoutes } from './accounts.js';
 import { registerAppRoutes } from './apps.js';
 import { registerConnectedApplicationRoutes } from './connected.js';
 import { registerSubmitAutoRoutes } from './submit-auto.js';
+import { registerDashboardRoutes } from './dashboard.js';
 import { registerPublicPages } from './public-pages.js';
 
 /** Website pages: signup, login, logout, /apps, /settings/applications, /submit/auto, and the
@@ -14,6 +15,7 @@ export function createWebRouter(deps: AppDeps): Router {
   registerAppRoutes(router, deps);
   registerConnectedApplicationRoutes(router, deps);
   registerSubmitAutoRoutes(router, deps);
+  registerDashboardRoutes(router, deps);
   registerPublicPages(router, deps);
   return router;
 }

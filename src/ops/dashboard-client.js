@@ -1,0 +1,203 @@
+// The /dashboard page's script (served as /dashboard.js by src/web/dashboard.ts; same origin, so the page's CSP
+// stays `script-src 'self'`). It asks /graphql for `stats` and draws the totals, the flattrs-per-day chart (inline
+// SVG) and the top-things table. Every value goes into the page through textContent or setAttribute, never as HTML.
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'flattr-stats-token';
+  var SVG = 'http://www.w3.org/2000/svg';
+  var root = document.getElementById('dashboard');
+  if (!root) return;
+  var status = document.getElementById('status');
+
+  var QUERY =
+    'query Dashboard($from: String, $to: String) { stats { ' +
+    'totals { users things flattrs activeSubscriptions } ' +
+    'flattrs(from: $from, to: $to, interval: DAY) { start count } ' +
+    'topThings(from: $from, to: $to, limit: 10) { rank flattrs thing { databaseId title webUrl owner { username } } } ' +
+    '} }';
+
+  function setStatus(text, state) {
+    status.textContent = text;
+    root.setAttribute('data-state', state);
+  }
+
+  // `#token=...` (or `#access_token=...`): kept for this tab only, and taken out of the address bar.
+  function credentials() {
+    var match = /(?:^#|&)(?:access_)?token=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      try {
+        window.sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+      } catch (e) {
+        /* storage refused: the token still works for this page view */
+      }
+      var token = decodeURIComponent(match[1]);
+      window.history.replaceState(null, '', window.location.pathname + window.location.search);
+      return { Authorization: 'Bearer ' + token };
+    }
+    var stored = null;
+    try {
+      stored = window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (e) {
+      stored = null;
+    }
+    if (stored) return { Authorization: 'Bearer ' + stored };
+    if (root.getAttribute('data-auth') === 'session') return { 'X-CSRF-Token': root.getAttribute('data-csrf') || '' };
+    return null;
+  }
+
+  function element(name, attributes, text) {
+    var node = document.createElement(name);
+    Object.keys(attributes || {}).forEach(function (key) {
+      node.setAttribute(key, attributes[key]);
+    });
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function svg(name, attributes, text) {
+    var node = document.createElementNS(SVG, name);
+    Object.keys(attributes || {}).forEach(function (key) {
+      node.setAttribute(key, String(attributes[key]));
+    });
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function drawTotals(totals) {
+    var list = document.getElementById('totals');
+    list.textContent = '';
+    [
+      ['users', 'Users'],
+      ['things', 'Things'],
+      ['flattrs', 'Flattrs'],
+      ['activeSubscriptions', 'Active subscriptions'],
+    ].forEach(function (entry) {
+      var item = element('div', { 'data-total': entry[0] });
+      item.appendChild(element('dt', {}, entry[1]));
+      item.appendChild(element('dd', {}, totals[entry[0]]));
+      list.appendChild(item);
+    });
+  }
+
+  function drawChart(series) {
+    var chart = document.getElementById('chart');
+    chart.textContent = '';
+    var width = 720;
+    var height = 240;
+    var left = 40;
+    var bottom = 24;
+    var top = 12;
+    var plotHeight = height - bottom - top;
+    var max = series.reduce(function (m, b) {
+      return Math.max(m, b.count);
+    }, 0);
+    var scale = max > 0 ? plotHeight / max : 0;
+    var step = (width - left) / Math.max(1, series.length);
+    chart.appendChild(svg('line', { x1: left, y1: height - bottom, x2: width, y2: height - bottom, stroke: '#999' }));
+    chart.appendChild(svg('text', { x: left - 4, y: top + 4, 'text-anchor': 'end', class: 'y-max' }, max));
+    chart.appendChild(svg('text', { x: left - 4, y: height - bottom, 'text-anchor': 'end' }, 0));
+    series.forEach(function (bucket, i) {
+      var barHeight = bucket.count * scale;
+      var bar = svg('rect', {
+        class: 'bar',
+        x: (left + i * step + step * 0.1).toFixed(2),
+        y: (height - bottom - barHeight).toFixed(2),
+        width: Math.max(1, step * 0.8).toFixed(2),
+        height: barHeight.toFixed(2),
+        'data-day': bucket.start,
+        'data-count': bucket.count,
+      });
+      bar.appendChild(svg('title', {}, bucket.start + ': ' + bucket.count + ' flattr' + (bucket.count === 1 ? '' : 's')));
+      chart.appendChild(bar);
+    });
+    if (series.length) {
+      chart.appendChild(svg('text', { x: left, y: height - 6, class: 'x-first' }, series[0].start));
+      chart.appendChild(svg('text', { x: width, y: height - 6, 'text-anchor': 'end', class: 'x-last' }, series[series.length - 1].start));
+    }
+    var total = series.reduce(function (sum, b) {
+      return sum + b.count;
+    }, 0);
+    var peak = series.reduce(function (best, b) {
+      return best === null || b.count > best.count ? b : best;
+    }, null);
+    document.getElementById('chart-summary').textContent = series.length
+      ? total + ' flattrs from ' + series[0].start + ' to ' + series[series.length - 1].start + (peak && peak.count > 0 ? '; busiest day ' + peak.start + ' with ' + peak.count + '.' : '.')
+      : 'No days in the range.';
+  }
+
+  function drawTopThings(rows) {
+    var body = document.querySelector('#top-things tbody');
+    body.textContent = '';
+    if (!rows.length) {
+      var empty = element('tr');
+      empty.appendChild(element('td', { colspan: '4' }, 'No flattrs in this range.'));
+      body.appendChild(empty);
+      return;
+    }
+    rows.forEach(function (row) {
+      var tr = element('tr', { 'data-thing-id': row.thing ? row.thing.databaseId : '' });
+      tr.appendChild(element('td', {}, row.rank));
+      var titleCell = element('td', { class: 'title' });
+      if (row.thing && /^https?:\/\//.test(row.thing.webUrl)) titleCell.appendChild(element('a', { href: row.thing.webUrl }, row.thing.title));
+      else titleCell.textContent = row.thing ? row.thing.title : '(deleted thing)';
+      tr.appendChild(titleCell);
+      tr.appendChild(element('td', { class: 'owner' }, row.thing ? row.thing.owner.username : ''));
+      tr.appendChild(element('td', { class: 'num flattrs' }, row.flattrs));
+      body.appendChild(tr);
+    });
+  }
+
+  function load() {
+    var auth = credentials();
+    if (!auth) {
+      setStatus('Not signed in for statistics: see below.', 'no-access');
+      return;
+    }
+    var headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    Object.keys(auth).forEach(function (key) {
+      headers[key] = auth[key];
+    });
+    var variables = { from: document.getElementById('from').value || null, to: document.getElementById('to').value || null };
+    fetch('/graphql', { method: 'POST', headers: headers, credentials: 'same-origin', body: JSON.stringify({ query: QUERY, variables: variables, operationName: 'Dashboard' }) })
+      .then(function (response) {
+        return response.json().then(function (result) {
+          return { status: response.status, result: result };
+        });
+      })
+      .then(function (answer) {
+        var result = answer.result || {};
+        var error = result.errors && result.errors[0];
+        if (answer.status === 401 && auth.Authorization) {
+          try {
+            window.sessionStorage.removeItem(TOKEN_KEY);
+          } catch (e) {
+            /* nothing stored */
+          }
+        }
+        if (error || !result.data || !result.data.stats) {
+          var code = error && error.extensions && error.extensions.code;
+          var message =
+            code === 'insufficient_scope'
+              ? 'This token does not have the stats scope.'
+              : code === 'unauthorized' || answer.status === 401
+                ? 'Not allowed: open the page with a valid stats token, or log in as a user holding one.'
+                : 'The statistics could not be loaded' + (error && error.message ? ': ' + error.message : '.');
+          setStatus(message, 'error');
+          return;
+        }
+        var stats = result.data.stats;
+        drawTotals(stats.totals);
+        drawChart(stats.flattrs);
+        drawTopThings(stats.topThings);
+        var help = document.getElementById('access-help');
+        if (help) help.hidden = true;
+        setStatus('Statistics from ' + variables.from + ' to ' + variables.to + '.', 'ready');
+      })
+      .catch(function (e) {
+        setStatus('The statistics could not be loaded: ' + e.message, 'error');
+      });
+  }
+
+  load();
+})();

@@ -1,0 +1,158 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+/**
+ * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
+ * many apps in one process never share counters. Process metrics (CPU, memory, event loop, GC, handles) describe
+ * the process, not an app: they live in one registry per process, created on first use, and are appended to every
+ * app's output.
+ */
+
+let processRegistry: Registry | null = null;
+
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** Latency buckets (seconds) for HTTP requests and GraphQL operations. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Operation names are chosen by clients: only well-formed ones become labels, and only this many distinct ones. */
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MAX_OPERATION_NAMES = 200;
+
+export type OperationSource = 'graphql' | 'rest';
+export type RateLimitStage = 'admit' | 'cost';
+
+/** Knex's pool (tarn.js), as far as the gauges read it. */
+interface KnexPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
+  max: number;
+}
+
+export interface AppMetrics {
+  readonly registry: Registry;
+  observeRequest(labels: { method: string; route: string; status: number }, seconds: number): void;
+  observeOperation(name: string | null | undefined, source: OperationSource, ok: boolean, seconds: number): void;
+  rateLimitRejected(stage: RateLimitStage): void;
+  /** The text exposition: this app's metrics, then the process metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** HTTP methods outside this list are reported as `OTHER` (any string can be sent as a method). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function createMetrics(orm: MikroORM): AppMetrics {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'flattr_http_requests_total',
+    help: 'HTTP requests answered, by route template (never the raw path), method and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'flattr_http_request_duration_seconds',
+    help: 'Time from receiving a request to its response being handed to Node, by route template, method and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const operations = new Counter({
+    name: 'flattr_graphql_operations_total',
+    help: 'GraphQL operations executed, by operation name, where they came from (graphql: /graphql; rest: a REST v2 route) and outcome.',
+    labelNames: ['operation', 'source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const operationLatency = new Histogram({
+    name: 'flattr_graphql_operation_duration_seconds',
+    help: 'Execution time of GraphQL operations, by operation name and source.',
+    labelNames: ['operation', 'source'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'flattr_rate_limit_rejections_total',
+    help: 'Requests refused by the rate limiter (REST 403 rate_limit_exceeded, GraphQL 429); stage "cost" is a GraphQL operation whose weight did not fit.',
+    labelNames: ['stage'] as const,
+    registers: [registry],
+  });
+  for (const stage of ['admit', 'cost'] as const) rejections.inc({ stage }, 0);
+
+  const pool = (): KnexPool | null => {
+    try {
+      const knex = orm.em.getConnection().getKnex() as unknown as { client?: { pool?: KnexPool } };
+      return knex.client?.pool ?? null;
+    } catch {
+      return null;
+    }
+  };
+  new Gauge({
+    name: 'flattr_db_pool_connections',
+    help: 'Database pool connections by state: used (checked out), free (idle), pending_acquires (requests waiting for one), pending_creates (being opened).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const p = pool();
+      this.set({ state: 'used' }, p?.numUsed() ?? 0);
+      this.set({ state: 'free' }, p?.numFree() ?? 0);
+      this.set({ state: 'pending_acquires' }, p?.numPendingAcquires() ?? 0);
+      this.set({ state: 'pending_creates' }, p?.numPendingCreates() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_db_pool_max',
+    help: 'Largest number of connections the database pool opens.',
+    registers: [registry],
+    collect() {
+      this.set(pool()?.max ?? 0);
+    },
+  });
+
+  const operationNames = new Set<string>();
+  const operationLabel = (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'invalid';
+    if (operationNames.has(name)) return name;
+    if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    operationNames.add(name);
+    return name;
+  };
+
+  return {
+    registry,
+    observeRequest({ method, route, status }, seconds) {
+      const labels = { method: METHODS.has(method) ? method : 'OTHER', route, status: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+    },
+    observeOperation(name, source, ok, seconds) {
+      const operation = operationLabel(name);
+      operations.inc({ operation, source, outcome: ok ? 'ok' : 'error' });
+      operationLatency.observe({ operation, source }, seconds);
+    },
+    rateLimitRejected(stage) {
+      rejections.inc({ stage });
+    },
+    async render() {
+      const [own, process] = await Promise.all([registry.metrics(), processMetrics().metrics()]);
+      return { contentType: registry.contentType, body: `${own}\n${process}` };
+    },
+  };
+}
+
+/** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time (digests of equal length). */
+export function metricsAuthorized(authorization: string | undefined, token: string | null): boolean {
+  if (token === null) return true;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match) return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(match[1]!), digest(token));
+}
