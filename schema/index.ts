@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { guardStringArguments } from './input-guard.js';
 import './scalars.js';
 import './types/reference.js';
 import './types/user.js';
@@ -11,6 +12,8 @@ import './types/subscriptions.js';
 import './types/mutations/index.js';
 import './types/thing-input-problem.js';
 import './types/search.js';
+import './types/stats.js';
 
 export type { GraphQLContext } from './context.js';
-export const schema = builder.toSchema({ sortSchema: false });
+// guardStringArguments: string arguments holding U+0000 are invalid_parameters (schema/input-guard.ts).
+export const schema = guardStringArguments(builder.toSchema({ sortSchema: false }));

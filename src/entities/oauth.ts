@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { User } from './user.js';
+import { TextArrayType } from './text-array.js';
 
 /** Spec §14.1. The secret is stored only as a hash. */
 export const OAuthClient = defineEntity({
@@ -11,7 +12,7 @@ export const OAuthClient = defineEntity({
     clientSecretHash: p.string().length(255),
     name: p.string().length(255),
     description: p.text().default(''),
-    callbackUrls: p.array().columnType('text[]').default('{}'),
+    callbackUrls: p.type(TextArrayType).columnType('text[]').default('{}'),
     owner: p.manyToOne(User).deleteRule('cascade').nullable(),
     enabled: p.boolean().default(true),
     /** `opaque`: the 40-hex tokens v2 clients know; `jwt`: RFC 9068 JWT access tokens. */
@@ -29,7 +30,7 @@ export const AuthorizationCode = defineEntity({
     codeHash: p.string().columnType('char(64)').unique('oauth_authorization_codes_code_hash_unique'),
     client: p.manyToOne(OAuthClient).deleteRule('cascade'),
     user: p.manyToOne(User).deleteRule('cascade'),
-    scopes: p.array().columnType('text[]').default('{}'),
+    scopes: p.type(TextArrayType).columnType('text[]').default('{}'),
     redirectUri: p.text().nullable(),
     codeChallenge: p.string().length(128).nullable(),
     codeChallengeMethod: p.string().length(16).nullable(),
@@ -48,7 +49,7 @@ export const AccessToken = defineEntity({
     tokenHash: p.string().columnType('char(64)').unique('oauth_access_tokens_token_hash_unique'),
     client: p.manyToOne(OAuthClient).deleteRule('cascade'),
     user: p.manyToOne(User).deleteRule('cascade'),
-    scopes: p.array().columnType('text[]').default('{}'),
+    scopes: p.type(TextArrayType).columnType('text[]').default('{}'),
     authorizationCode: p.manyToOne(AuthorizationCode).deleteRule('set null').nullable(),
     /** The `jti` of a JWT access token; null for opaque tokens. */
     jti: p.string().length(64).nullable().unique('oauth_access_tokens_jti_unique'),

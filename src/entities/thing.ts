@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Category, Language } from './reference.js';
 import { User } from './user.js';
+import { TextArrayType } from './text-array.js';
 
 export const Thing = defineEntity({
   name: 'Thing',
@@ -13,7 +14,7 @@ export const Thing = defineEntity({
     description: p.text().default(''),
     category: p.manyToOne(Category),
     language: p.manyToOne(Language),
-    tags: p.array().columnType('text[]').default('{}'),
+    tags: p.type(TextArrayType).columnType('text[]').default('{}'),
     hidden: p.boolean().default(false),
     image: p.string().length(2048).default(''),
     createdAt: p.datetime().columnType('timestamptz'),
@@ -45,6 +46,8 @@ export const Thing = defineEntity({
     { name: 'things_flattrs_count_id_idx', properties: ['flattrsCount', 'id'] },
     { name: 'things_language_idx', properties: ['language'] },
     { name: 'things_category_idx', properties: ['category'] },
+    // New things per period (the `stats` graph, src/services/stats.ts).
+    { name: 'things_created_at_idx', properties: ['createdAt'] },
   ],
 });
 

@@ -13,6 +13,7 @@ import { OAuthError, postParams, queryParams, sendJson, oauthErrorUri, type Para
 import { buildRedirect } from './redirect-uri.js';
 import { consentPage } from './consent-page.js';
 import { jwtOptionsFor } from './token-format.js';
+import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage } from '../rate-limit/login-attempts.js';
 
 /** Spec §14.2 steps 1–2: JSON error bodies, never a redirect. Also the answer to an unreadable form. */
 function sendAuthorizeError(ctx: Context, deps: AppDeps, error: OAuthError): void {
@@ -54,8 +55,8 @@ function sessionUser(session: Session | null): { username: string; csrfToken: st
  * allows 'self' plus the redirect target's origin (or custom scheme): Chrome applies `form-action` to the
  * redirect that answers the form too, and that redirect goes to the application.
  */
-function sendConsent(ctx: Context, request: AuthorizationRequest, options: Omit<Parameters<typeof consentPage>[0], 'request'>): void {
-  sendPage(ctx, 200, consentPage({ request, ...options }), { formActions: [formActionSource(request.target)] });
+function sendConsent(ctx: Context, request: AuthorizationRequest, options: Omit<Parameters<typeof consentPage>[0], 'request'>, status = 200): void {
+  sendPage(ctx, status, consentPage({ request, ...options }), { formActions: [formActionSource(request.target)] });
 }
 
 /** `GET /oauth/authorize` (spec §14.2). */
@@ -75,7 +76,9 @@ function unknownUserHash(): Promise<string> {
   return dummyHash;
 }
 
-type Identified = { user: UserEntity } | { retry: { error: string; username?: string; session: ReturnType<typeof sessionUser> } };
+type Identified =
+  | { user: UserEntity }
+  | { retry: { error: string; username?: string; session: ReturnType<typeof sessionUser> }; status?: number; retryAfterSeconds?: number };
 
 /**
  * D85: (a) `username` and `password` in the form, or (b) a logged-in session plus the form's matching
@@ -85,9 +88,22 @@ async function identifyUser(ctx: Context, em: EntityManager, deps: AppDeps, para
   const username = params.get('username') ?? '';
   const password = params.get('password') ?? '';
   if (username !== '' || password !== '') {
+    // Brute-force protection shared with the website login (src/rate-limit/login-attempts.ts): refused before any
+    // password is verified, with 429 and Retry-After.
+    const attempts = loginLimiterFor(deps);
+    const address = attemptAddress(ctx.req, deps.config.trustProxy);
+    const verdict = await attempts.check('login', username, address);
+    if (!verdict.allowed) {
+      const { retryAfterSeconds } = verdict;
+      return { retry: { error: tooManyAttemptsMessage(retryAfterSeconds), username, session: null }, status: 429, retryAfterSeconds };
+    }
     const user = username === '' ? null : await findUserByUsername(em, username);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await unknownUserHash()));
-    if (user && user.passwordHash && ok) return { user };
+    if (user && user.passwordHash && ok) {
+      await attempts.succeeded('login', username, address);
+      return { user };
+    }
+    await attempts.failed('login', username, address);
     return { retry: { error: 'Wrong username or password.', username, session: null } };
   }
   const session = await loadSession(ctx, em, deps);
@@ -118,7 +134,10 @@ export async function postAuthorize(ctx: Context, deps: AppDeps): Promise<void> 
 
   // Step 3: who is approving. Wrong credentials: the page again, no redirect.
   const identified = await identifyUser(ctx, em, deps, params);
-  if ('retry' in identified) return sendConsent(ctx, request, identified.retry);
+  if ('retry' in identified) {
+    if (identified.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(identified.retryAfterSeconds));
+    return sendConsent(ctx, request, identified.retry, identified.status);
+  }
   const { user } = identified;
 
   // Step 4: the grant.

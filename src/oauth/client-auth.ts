@@ -43,6 +43,13 @@ function basicCredentials(header: string): BasicResult {
   return { ids: [...new Set([id, formDecode(id)])], secrets: [...new Set([secret, formDecode(secret)])] };
 }
 
+/** The client_id a request presents (Basic first, then the body), for counting failed authentications; null when none. */
+export function presentedClientId(authorization: string, params: Params): string | null {
+  const basic = basicCredentials(authorization);
+  if (basic !== null && basic !== 'malformed') return basic.ids[0] ?? null;
+  return nonEmpty(params, 'client_id') ?? (basic === 'malformed' ? '' : null);
+}
+
 // Compared against when the client is unknown, so an unknown id costs the same hash-and-compare as a known one.
 const NO_CLIENT = { clientSecretHash: sha256Hex('no client has this secret') } as OAuthClientEntity;
 

@@ -22,7 +22,7 @@ export class OAuthError extends Error {
   constructor(
     readonly code: OAuthErrorCode,
     description: string,
-    readonly status: 400 | 401 = 400,
+    readonly status: 400 | 401 | 429 = 400,
     readonly headers: Record<string, string> = {},
   ) {
     super(description);
@@ -95,6 +95,17 @@ async function readRawBody(ctx: Context): Promise<Buffer | 'too_large'> {
   return Buffer.concat(chunks);
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * JSON `"\ud800"` is a lone surrogate, which no UTF-8 text (a form, a query string) can carry: decoding those gives
+ * U+FFFD for anything malformed, and so does this. A lone surrogate in `state` used to reach encodeURIComponent in
+ * the redirect and throw (URIError: a 500 instead of the redirect).
+ */
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 /**
  * The body parameters of a POST (spec §4.2): JSON objects or form data (also when the Content-Type is
  * missing, D15); an empty body is no parameters. JSON strings are taken as they are, numbers and booleans
@@ -122,9 +133,10 @@ export async function bodyParams(ctx: Context): Promise<ParsedParams> {
       return { params: new Map(), failure: new OAuthError('invalid_request', 'Malformed JSON body') };
     }
     const params: Params = new Map();
-    for (const [name, v] of Object.entries(value)) {
+    for (const [rawName, v] of Object.entries(value)) {
       if (v === null) continue;
-      if (typeof v === 'string') params.set(name, v);
+      const name = wellFormed(rawName);
+      if (typeof v === 'string') params.set(name, wellFormed(v));
       else if (typeof v === 'number' || typeof v === 'boolean') params.set(name, JSON.stringify(v));
       else return { params: new Map(), failure: new OAuthError('invalid_request', 'The request is invalid') };
     }

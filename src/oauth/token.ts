@@ -10,8 +10,9 @@ import {
   revokeTokensFromCode,
 } from '../services/authorization-codes.js';
 import { issueAccessToken, sha256Hex } from '../services/tokens.js';
-import { OAuthError, nonEmpty, postParams, sendJson, sendOAuthError, setTokenEndpointHeaders } from './http.js';
-import { authenticateClient } from './client-auth.js';
+import { OAuthError, nonEmpty, postParams, sendJson, sendOAuthError, setTokenEndpointHeaders, type Params } from './http.js';
+import { authenticateClient, presentedClientId } from './client-auth.js';
+import { attemptAddress, loginLimiterFor } from '../rate-limit/login-attempts.js';
 import { normaliseRedirectUri, redirectUriMatches } from './redirect-uri.js';
 import { jwtOptionsFor } from './token-format.js';
 
@@ -43,6 +44,31 @@ async function acceptPost(ctx: Context, deps: AppDeps, endpoint: string) {
   return params;
 }
 
+/**
+ * Client authentication with brute-force protection (src/rate-limit/login-attempts.ts): seeded clients may have
+ * guessable secrets (spec §14.7's `open sesame`), so failed authentications are counted per presented client_id and
+ * address; over the limit the answer is `429 invalid_client` with `Retry-After`, before any secret is compared.
+ * Requests without credentials (gPodder's first, unauthenticated try, D89) are not failures.
+ */
+async function throttledClientAuthentication(ctx: Context, deps: AppDeps, em: EntityManager, params: Params) {
+  const presented = presentedClientId(ctx.get('Authorization'), params);
+  const attempts = loginLimiterFor(deps);
+  const address = attemptAddress(ctx.req, deps.config.trustProxy);
+  if (presented !== null) {
+    const verdict = await attempts.check('client', presented, address);
+    if (!verdict.allowed) {
+      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
+      return new OAuthError('invalid_client', 'Too many failed client authentications; retry later', 429, { 'WWW-Authenticate': 'Basic realm="flattr"' });
+    }
+  }
+  const client = await authenticateClient(em, ctx.get('Authorization'), params);
+  if (presented !== null) {
+    if (client instanceof OAuthError && client.code === 'invalid_client') await attempts.failed('client', presented, address);
+    else if (!(client instanceof OAuthError)) await attempts.succeeded('client', presented, address);
+  }
+  return client;
+}
+
 /** `POST /oauth/token` (spec §14.5): the authorization-code grant, checks in the spec's order. */
 export async function tokenEndpoint(ctx: Context, deps: AppDeps): Promise<void> {
   const params = await acceptPost(ctx, deps, 'token');
@@ -51,7 +77,7 @@ export async function tokenEndpoint(ctx: Context, deps: AppDeps): Promise<void> 
   const fail = (error: OAuthError) => sendOAuthError(ctx, deps.config.docsUrl, error);
 
   // Steps 3–4: client authentication (Basic or body, D87; D89 challenge; disabled → unauthorized_client).
-  const client = await authenticateClient(em, ctx.get('Authorization'), params);
+  const client = await throttledClientAuthentication(ctx, deps, em, params);
   if (client instanceof OAuthError) return fail(client);
 
   // Step 5: the grant type. `scope` is ignored: the code carries the granted scopes.
@@ -119,7 +145,7 @@ export async function revokeEndpoint(ctx: Context, deps: AppDeps): Promise<void>
   const params = await acceptPost(ctx, deps, 'revocation');
   if (!params) return;
   const em = deps.orm.em.fork() as EntityManager;
-  const client = await authenticateClient(em, ctx.get('Authorization'), params);
+  const client = await throttledClientAuthentication(ctx, deps, em, params);
   if (client instanceof OAuthError) return sendOAuthError(ctx, deps.config.docsUrl, client);
   // `token_type_hint` is ignored: access tokens are the only tokens there are.
   const token = nonEmpty(params, 'token');

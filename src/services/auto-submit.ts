@@ -6,7 +6,7 @@ import {
   lenientHidden,
   lenientLanguage,
   lenientTitle,
-  normaliseTags,
+  lenientTags,
 } from './thing-rules.js';
 
 /**
@@ -89,7 +89,7 @@ export function parseAutoSubmitUrl(url: string | URL): AutoSubmitRequest {
     description: lenientDescription(value('description')),
     category: lenientCategory(value('category')),
     language: lenientLanguage(value('language')),
-    tags: normaliseTags(value('tags') ?? ''),
+    tags: lenientTags(value('tags')),
     hidden: lenientHidden(value('hidden')),
   };
 }

@@ -26,6 +26,8 @@ export function validateCallbackUrls(urls: string[]): string[] {
   const cleaned = urls.map((u) => u.trim()).filter((u) => u !== '');
   if (cleaned.length === 0) throw new DomainError('validation', 'At least one callback URL is required');
   for (const url of cleaned) {
+    // PostgreSQL text cannot hold U+0000 (the insert failed with a 500).
+    if (url.includes('\u0000')) throw new DomainError('validation', 'Invalid callback URL');
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -46,6 +48,7 @@ export function validateCallbackUrls(urls: string[]): string[] {
 export async function createClient(em: EntityManager, clock: Clock, input: NewClient): Promise<{ client: OAuthClientEntity; clientSecret: string }> {
   const name = input.name.trim();
   if (name === '' || name.length > 255) throw new DomainError('validation', 'The application needs a name of at most 255 characters');
+  if (name.includes('\u0000') || (input.description ?? '').includes('\u0000')) throw new DomainError('validation', 'The name and description may not contain NUL characters');
   const callbackUrls = validateCallbackUrls(input.callbackUrls);
   const clientId = input.clientId ?? generateCredential();
   if (await em.count(OAuthClient, { clientId })) throw new DomainError('validation', 'That client_id is already registered');
@@ -64,7 +67,9 @@ export async function createClient(em: EntityManager, clock: Clock, input: NewCl
   return { client, clientSecret };
 }
 
-export function findClient(em: EntityManager, clientId: string): Promise<OAuthClientEntity | null> {
+export async function findClient(em: EntityManager, clientId: string): Promise<OAuthClientEntity | null> {
+  // No registered client_id holds U+0000, and PostgreSQL refuses the character in a query parameter (a 500).
+  if (clientId.includes('\u0000')) return null;
   return em.findOne(OAuthClient, { clientId });
 }
 
@@ -100,6 +105,7 @@ export function listOwnedClients(em: EntityManager, ownerId: number): Promise<OA
 
 /** The application `clientId` if `ownerId` owns it; null otherwise (unknown and foreign look the same). */
 export async function findOwnedClient(em: EntityManager, ownerId: number, clientId: string): Promise<OAuthClientEntity | null> {
+  if (clientId.includes('\u0000')) return null;
   return em.findOne(OAuthClient, { clientId, owner: ownerId });
 }
 

@@ -6,6 +6,21 @@ import { DomainError } from './domain-error.js';
 const TITLE_MAX = 100;
 const DESCRIPTION_MAX = 1000;
 const URL_MAX = 2048;
+/**
+ * Longest tag, in code points. §12.2 sets no limit, but a tag is an entry of the GIN indexes on `tags` and
+ * `lower_tags`, whose entries cannot exceed 2712 bytes: a longer tag made the insert fail (500). 255 code points are
+ * at most 1020 bytes of UTF-8.
+ */
+export const TAG_MAX = 255;
+
+/**
+ * §12.2 counts the url in characters. The unique btree index on `url` holds at most 2704 bytes per entry, so a url of
+ * 2048 characters outside ASCII (up to 8 KB of UTF-8) made the insert fail (500): the limit applies to the UTF-8 bytes
+ * too, which for the ASCII urls of real clients is the same number. U+0000 cannot be stored at all.
+ */
+function urlFits(url: string, maxLength: number): boolean {
+  return url.length <= maxLength && Buffer.byteLength(url, 'utf8') <= maxLength && !url.includes('\u0000');
+}
 
 function fail(message: string): never {
   throw new DomainError('validation', message);
@@ -17,7 +32,7 @@ function codePoints(text: string): number {
 
 export function normaliseUrl(raw: string | undefined, isAutoSubmitUrl: (url: URL) => boolean = () => false): string {
   const url = (raw ?? '').trim();
-  if (url === '' || url.length > URL_MAX) fail('Invalid url');
+  if (url === '' || !urlFits(url, URL_MAX)) fail('Invalid url');
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -67,6 +82,7 @@ export function normaliseTags(raw: string | string[] | undefined): string[] {
     const tag = part.trim();
     const key = tag.toLowerCase();
     if (tag === '' || seen.has(key)) continue;
+    if (codePoints(tag) > TAG_MAX) fail('Tag is too long');
     seen.add(key);
     tags.push(tag);
   }
@@ -78,17 +94,30 @@ export function normaliseTags(raw: string | string[] | undefined): string[] {
 
 /** §12.2 title cleaning, then cut to 100 code points; an empty result becomes the url (first 100). */
 export function lenientTitle(raw: string | undefined, url: string): string {
-  const title = (raw ?? '').replace(/<[^>]*>/g, '').trim();
+  const title = withoutNul(raw ?? '').replace(/<[^>]*>/g, '').trim();
   return [...(title === '' ? url : title)].slice(0, TITLE_MAX).join('');
 }
 
 /** §12.2 description cleaning, then cut to 1000 code points. */
 export function lenientDescription(raw: string | undefined): string {
-  const description = (raw ?? '')
+  const description = withoutNul(raw ?? '')
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<[^>]*>/g, '')
     .trim();
   return [...description].slice(0, DESCRIPTION_MAX).join('');
+}
+
+/** Auto-submit tags: §12.2 normalisation of a comma list, each tag cut to TAG_MAX code points. */
+export function lenientTags(raw: string | undefined): string[] {
+  const cut = withoutNul(raw ?? '')
+    .split(',')
+    .map((part) => [...part.trim()].slice(0, TAG_MAX).join(''));
+  return normaliseTags(cut);
+}
+
+/** U+0000 cannot be stored in PostgreSQL text; the lenient auto-submit metadata drops it. */
+function withoutNul(text: string): string {
+  return text.replace(/\u0000/g, '');
 }
 
 /** A known category id, or the default (`rest`). */
@@ -111,7 +140,7 @@ export function lenientHidden(raw: string | undefined): boolean {
  * of §12.2 and §11.3).
  */
 export function isAbsoluteHttpUrl(url: string, maxLength: number = URL_MAX): boolean {
-  if (url === '' || url.length > maxLength) return false;
+  if (url === '' || !urlFits(url, maxLength)) return false;
   try {
     const parsed = new URL(url);
     return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '';

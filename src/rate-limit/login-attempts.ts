@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import { MemoryBucketStore, type BucketStore } from './stores.js';
+import { retryAfter } from './state.js';
+import { clientAddress } from './admission.js';
+
+/**
+ * Brute-force protection for the places that check a secret a person (or a seeded client) chose: the website login
+ * (`POST /login`), the login-and-consent form (`POST /oauth/authorize` with `username`/`password`, D85) and client
+ * authentication at `/oauth/token` and `/oauth/revoke` (seeded clients may have weak secrets, spec §14.7).
+ *
+ * Only failures are counted, in the rate-limit stores of this folder (rate-limiter-flexible), in windows of
+ * `windowSeconds` opened by the first failure:
+ *   - per account and client address (`<name>|<address>`): `perAccount` failures, then that pair is refused until the
+ *     window ends, even with the right password, so guessing one account from one address stops after a few tries;
+ *   - per client address alone: `perAddress` failures over all accounts, against spraying many usernames.
+ * A refused attempt is answered before any password is verified and is not counted itself. A success clears the
+ * account's count (not the address's). The stores are per process (`MemoryBucketStore`): each replica of a deployment
+ * counts its own failures, so the effective limit is the number of replicas times these.
+ */
+
+export interface LoginThrottleLimits {
+  perAccount: number;
+  perAddress: number;
+  windowSeconds: number;
+}
+
+export const LOGIN_THROTTLE: LoginThrottleLimits = { perAccount: 10, perAddress: 100, windowSeconds: 15 * 60 };
+
+/** What an attempt may do: go ahead, or wait this many seconds (the `Retry-After`). */
+export type AttemptVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+export class LoginAttemptLimiter {
+  private readonly accounts: BucketStore;
+  private readonly addresses: BucketStore;
+
+  constructor(readonly limits: LoginThrottleLimits = LOGIN_THROTTLE) {
+    this.accounts = new MemoryBucketStore(limits.perAccount, limits.windowSeconds);
+    this.addresses = new MemoryBucketStore(limits.perAddress, limits.windowSeconds);
+  }
+
+  private static accountKey(kind: string, name: string, address: string): string {
+    // Usernames match case-insensitively (spec §2.4); long junk is cut so keys stay small.
+    return `${kind}:${name.trim().toLowerCase().slice(0, 128)}|${address}`;
+  }
+
+  /** Before the secret is checked. */
+  async check(kind: string, name: string, address: string): Promise<AttemptVerdict> {
+    const [account, byAddress] = await Promise.all([this.accounts.peek(LoginAttemptLimiter.accountKey(kind, name, address)), this.addresses.peek(`${kind}:${address}`)]);
+    const full = [account, byAddress].filter((state) => state.current >= state.limit);
+    if (full.length === 0) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.max(...full.map(retryAfter)) };
+  }
+
+  async failed(kind: string, name: string, address: string): Promise<void> {
+    await Promise.all([this.accounts.consume(LoginAttemptLimiter.accountKey(kind, name, address), 1), this.addresses.consume(`${kind}:${address}`, 1)]);
+  }
+
+  async succeeded(kind: string, name: string, address: string): Promise<void> {
+    const key = LoginAttemptLimiter.accountKey(kind, name, address);
+    const state = await this.accounts.peek(key);
+    if (state.current > 0) await this.accounts.refund(key, state.current);
+  }
+}
+
+const limiters = new WeakMap<object, LoginAttemptLimiter>();
+
+/**
+ * The limiter of one app instance: `owner` is the object the app's routers share (their AppDeps), so the website and
+ * the OAuth endpoints count together, and every test app starts afresh.
+ */
+export function loginLimiterFor(owner: object): LoginAttemptLimiter {
+  let limiter = limiters.get(owner);
+  if (!limiter) {
+    limiter = new LoginAttemptLimiter();
+    limiters.set(owner, limiter);
+  }
+  return limiter;
+}
+
+/** The address attempts are counted against: the rate limiter's (socket peer, or X-Forwarded-For with TRUST_PROXY). */
+export function attemptAddress(req: IncomingMessage, trustProxy: boolean): string {
+  return clientAddress(req, trustProxy);
+}
+
+/** The message shown (or sent) when attempts are refused. */
+export function tooManyAttemptsMessage(retryAfterSeconds: number): string {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+}
