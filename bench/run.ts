@@ -1,0 +1,323 @@
+/**
+ * `npm run bench [-- MODE] [options]` (bench/README.md). Modes:
+ *
+ * - (default) `api`: issue 9. Seeds (or reuses) the dataset, starts our server, the raw node:http + pg server and
+ *   the PostGraphile peer on it, and measures every scenario with autocannon from a separate process, alternating
+ *   between servers; prints req/s, p50, p99 and peak server RSS per scenario, then the three ratios and their targets.
+ * - `search`: issue 6. Search shapes at 10k and at 1M things, side by side, with the 1M/10k latency ratio and EXPLAIN.
+ * - `soak`: our server at a fixed request rate for `--minutes`, RSS at start, middle and end.
+ * - `clean`: drops every flattr_bench_* database.
+ */
+import { parseArgs } from 'node:util';
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  RESULTS_DIR,
+  dropBenchDatabases,
+  ensureDataset,
+  ensureTokens,
+  fmt,
+  freePort,
+  hwmMb,
+  log,
+  machine,
+  measure,
+  postgresVersion,
+  startOurServer,
+  startPeerServer,
+  startRawServer,
+  table,
+  writeResults,
+  type Measured,
+  type ServerHandle,
+} from './lib.js';
+import { buildScenarios, scenarioData, type Scenario, type ServerName } from './scenarios.js';
+import type { LoadRequest } from './load.js';
+import { runSearchBench } from './search.js';
+import { runSoak } from './soak.js';
+import { summariseProfile } from './profile.js';
+
+const USAGE = `npm run bench [-- api|search|soak|clean] [options]
+  api (default)   --connections 32 --duration 10 --warmup 3 --rounds 1 --things 100000 --users 20000 --flattrs 500000
+                  --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
+  search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
+  soak            --minutes 10 --rate 100 --connections 16
+  clean           drop every flattr_bench_* database
+  Databases go to BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  strict: true,
+  options: {
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    things: { type: 'string' },
+    users: { type: 'string' },
+    flattrs: { type: 'string' },
+    only: { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
+    'no-raw': { type: 'boolean', default: false },
+    reseed: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    small: { type: 'string' },
+    large: { type: 'string' },
+    minutes: { type: 'string' },
+    rate: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const int = (raw: string | undefined, fallback: number) => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${raw}`);
+  return n;
+};
+
+const TARGETS = { restVsRaw: 0.6, graphqlVsPeer: 1.0, facadeOverhead: 0.1, peakRssMb: 300 };
+
+async function apiBench(): Promise<void> {
+  const started = Date.now();
+  const size = { things: int(values.things, 100_000), users: int(values.users, 20_000), flattrs: int(values.flattrs, 500_000) };
+  const load = { connections: int(values.connections, 32), duration: int(values.duration, 10), warmup: int(values.warmup, 3) };
+  const rounds = Math.max(1, int(values.rounds, 1));
+  const dataset = await ensureDataset(size, { reseed: values.reseed });
+  const tokens = await ensureTokens(dataset.url, Math.min(2000, size.users));
+
+  const profileDir = path.join(RESULTS_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+  if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
+  const servers: Partial<Record<ServerName, ServerHandle>> = {};
+  const ourStart = Date.now();
+  let firstLoad = 0;
+  try {
+    log('starting servers');
+    servers.ours = await startOurServer({
+      databaseUrl: dataset.url,
+      port: await freePort(),
+      nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    if (!values['no-raw']) servers.raw = await startRawServer(dataset.url, await freePort());
+    if (!values['no-peer']) servers.postgraphile = await startPeerServer(dataset.url, await freePort());
+    for (const s of Object.values(servers)) log(`${s.label}: ${s.baseUrl} (pid ${s.child.pid})`);
+
+    const data = await scenarioData(dataset, tokens, Date.now() % 1_000_000);
+    let scenarios = buildScenarios(data);
+    if (values.only) {
+      const only = new Set(values.only.split(','));
+      scenarios = scenarios.filter((s) => only.has(s.id));
+    }
+    await verify(servers, scenarios, data.thingIds.slice(0, 20));
+
+    const results: Record<string, Partial<Record<ServerName, Measured[]>>> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const scenario of scenarios) {
+        const names = (Object.keys(scenario.requests) as ServerName[]).filter((n) => servers[n]);
+        // Alternate: each round starts with the next server.
+        const order = names.map((_, i) => names[(i + round) % names.length]!);
+        for (const name of order) {
+          const requests = scenario.requests[name]!;
+          // Writes: the warm-up must not use up the measured run's (user, thing) pairs.
+          const isWrite = requests[0]?.method === 'POST' && scenario.id === 'rest-flattr';
+          const half = Math.floor(requests.length / 2);
+          const warmRequests = isWrite ? requests.slice(0, half) : requests;
+          const measuredRequests = isWrite ? requests.slice(half) : requests;
+          log(`round ${round + 1}/${rounds} ${scenario.id} on ${name}`);
+          firstLoad ||= Date.now();
+          const m = await measureSplit(servers[name]!, warmRequests, measuredRequests, { ...load, seed: round + 1 });
+          ((results[scenario.id] ??= {})[name] ??= []).push(m);
+          if (m.errors || m.timeouts || m.non2xx) log(`  ${scenario.id} on ${name}: ${m.errors} errors, ${m.timeouts} timeouts, ${m.non2xx} non-2xx ${JSON.stringify(m.statusCodes)}`);
+        }
+      }
+    }
+    const hwm = Object.fromEntries(Object.entries(servers).map(([name, s]) => [name, hwmMb(s.child.pid!)]));
+    report(scenarios, results, { size, load, rounds, dataset, hwm, servers, started });
+  } finally {
+    for (const s of Object.values(servers)) await s.stop();
+  }
+  if (values['cpu-prof']) {
+    // The main thread's profile (tsx's loader thread writes a second, smaller one), from the first load on.
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    for (const file of files.slice(0, 1)) {
+      process.stdout.write(`\nCPU profile of our server: ${path.join(profileDir, file)}\n`);
+      process.stdout.write(`${summariseProfile(path.join(profileDir, file), 30, Math.max(0, (firstLoad - ourStart) / 1000))}\n`);
+    }
+  }
+}
+
+async function measureSplit(
+  server: ServerHandle,
+  warm: LoadRequest[],
+  measured: LoadRequest[],
+  options: { connections: number; duration: number; warmup: number; seed: number },
+): Promise<Measured> {
+  if (warm === measured) return measure(server, measured, options);
+  if (options.warmup > 0) await measure(server, warm, { ...options, duration: options.warmup, warmup: 0 });
+  return measure(server, measured, { ...options, warmup: 0 });
+}
+
+/** Before measuring: each server answers each scenario correctly, and ours gives the raw server's JSON body. */
+async function verify(servers: Partial<Record<ServerName, ServerHandle>>, scenarios: Scenario[], ids: number[]): Promise<void> {
+  const send = async (server: ServerHandle, r: LoadRequest) => {
+    const response = await fetch(server.baseUrl + r.path, { method: r.method, headers: r.headers, body: r.body });
+    return { status: response.status, text: await response.text() };
+  };
+  if (servers.raw) {
+    for (const id of ids) {
+      const ours = await send(servers.ours!, { method: 'GET', path: `/rest/v2/things/${id}` });
+      const raw = await send(servers.raw, { method: 'GET', path: `/things/${id}` });
+      if (ours.status !== 200 || ours.text !== raw.text) throw new Error(`raw server body differs for thing ${id}:\nours ${ours.text}\nraw  ${raw.text}`);
+    }
+    log(`verified: the raw server's body equals ours for ${ids.length} things`);
+  }
+  for (const scenario of scenarios) {
+    for (const [name, requests] of Object.entries(scenario.requests) as [ServerName, LoadRequest[]][]) {
+      const server = servers[name];
+      if (!server) continue;
+      // A write scenario is checked with its last request (the measured run starts from the first ones).
+      const sample = scenario.id === 'rest-flattr' ? requests.slice(-1) : requests.slice(0, 3);
+      for (const r of sample) {
+        const { status, text } = await send(server, r);
+        const gqlErrors = r.path === '/graphql' && /"errors"\s*:/.test(text);
+        if (status !== (scenario.expectStatus ?? 200) || gqlErrors || text.includes('"data":{"thingByRowId":null') || text.includes('"user":null')) {
+          throw new Error(`${scenario.id} on ${name}: ${r.method} ${r.path} answered ${status}: ${text.slice(0, 500)}`);
+        }
+      }
+    }
+  }
+  log('verified: every scenario answers 200 on every server');
+}
+
+/** The median run by req/s (the upper one of two: on a shared machine the slower run is the disturbed one). */
+function median(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function report(
+  scenarios: Scenario[],
+  results: Record<string, Partial<Record<ServerName, Measured[]>>>,
+  context: {
+    size: { things: number; users: number; flattrs: number };
+    load: { connections: number; duration: number; warmup: number };
+    rounds: number;
+    dataset: { name: string; reused: boolean; seededAt: string; seedSeconds: number; url: string };
+    hwm: Record<string, number | null>;
+    servers: Partial<Record<ServerName, ServerHandle>>;
+    started: number;
+  },
+): void {
+  const rows: (string | number)[][] = [];
+  const summary: Record<string, Partial<Record<ServerName, Measured & { rounds: number[] }>>> = {};
+  for (const scenario of scenarios) {
+    for (const [name, runs] of Object.entries(results[scenario.id] ?? {}) as [ServerName, Measured[]][]) {
+      const m = median(runs);
+      (summary[scenario.id] ??= {})[name] = { ...m, rounds: runs.map((r) => Math.round(r.rps)) };
+      const bad = m.non2xx + m.errors + m.timeouts;
+      rows.push([scenario.id, name, fmt(m.rps, 0), fmt(m.p50, 1), fmt(m.p99, 1), fmt(m.cpuMsPerRequest, 3), fmt(m.peakRssMb, 0), bad ? String(bad) : '']);
+    }
+  }
+  // Each ratio is taken within a round (the two runs measured back to back, under the same conditions on the
+  // machine), then the median over the rounds is shown, with the per-round values.
+  const perRound = (a: [string, ServerName], b: [string, ServerName]) => {
+    const ra = results[a[0]]?.[a[1]] ?? [];
+    const rb = results[b[0]]?.[b[1]] ?? [];
+    return ra.slice(0, rb.length).map((m, i) => m.rps / rb[i]!.rps);
+  };
+  const ratio = (label: string, values: number[], target: number, kind: 'min' | 'max-overhead') => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const value = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : Number.NaN;
+    const met = kind === 'min' ? value >= target : 1 - value <= target;
+    const rounds = values.length > 1 ? ` [rounds ${values.map((v) => fmt(v, 2)).join(', ')}]` : '';
+    const shown =
+      (kind === 'min' ? `${fmt(value, 2)} (target >= ${target})` : `${fmt(value, 2)} = overhead ${fmt((1 - value) * 100, 0)}% (target <= ${target * 100}%)`) + rounds;
+    return { label, value, rounds: values, target, met: Number.isFinite(value) ? met : null, shown };
+  };
+  const ratios = [
+    ratio('REST thing-by-id / raw limit', perRound(['rest-thing-json', 'ours'], ['rest-thing-json', 'raw']), TARGETS.restVsRaw, 'min'),
+    ratio('our GraphQL / PostGraphile: thing by id', perRound(['gql-thing', 'ours'], ['gql-thing', 'postgraphile']), TARGETS.graphqlVsPeer, 'min'),
+    ratio('our GraphQL / PostGraphile: user things', perRound(['gql-user-things', 'ours'], ['gql-user-things', 'postgraphile']), TARGETS.graphqlVsPeer, 'min'),
+    ratio('REST / GraphQL (ours): thing by id', perRound(['rest-thing-json', 'ours'], ['gql-thing', 'ours']), TARGETS.facadeOverhead, 'max-overhead'),
+    ratio('REST / GraphQL (ours): user things', perRound(['rest-user-things', 'ours'], ['gql-user-things', 'ours']), TARGETS.facadeOverhead, 'max-overhead'),
+  ];
+  const peakOurs = Math.max(0, ...Object.values(summary).map((s) => s.ours?.peakRssMb ?? 0));
+  const out: string[] = [];
+  const m = machine();
+  out.push('');
+  out.push(`Flattr bench (issue 9), ${new Date().toISOString()}: ${m.nproc} cores, ${m.cpu}, ${m.ramGiB} GiB, Node ${m.node}`);
+  out.push(
+    `dataset ${context.dataset.name} (${context.size.things} things, ${context.size.users} users, ${context.size.flattrs} flattrs; ${context.dataset.reused ? 'reused' : 'seeded'}), ` +
+      `autocannon ${context.load.connections} connections x ${context.load.duration} s after ${context.load.warmup} s warm-up, ${context.rounds} round(s), median run shown`,
+  );
+  for (const s of Object.values(context.servers)) out.push(`  ${s.name}: ${s.label}`);
+  out.push('');
+  out.push(table(['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'peak RSS MB', 'non-2xx/err'], rows));
+  out.push('');
+  out.push('Ratios (req/s):');
+  for (const r of ratios) out.push(`  ${r.label.padEnd(42)} ${r.met === null ? 'n/a   ' : r.met ? 'MET   ' : 'MISSED'}  ${r.shown}`);
+  out.push(`  ${'peak RSS of our server under load'.padEnd(42)} ${peakOurs < TARGETS.peakRssMb ? 'MET   ' : 'MISSED'}  ${fmt(peakOurs, 0)} MB (target < ${TARGETS.peakRssMb} MB)`);
+  out.push(`  lifetime peak RSS (VmHWM): ${Object.entries(context.hwm).map(([n, v]) => `${n} ${fmt(v ?? Number.NaN, 0)} MB`).join(', ')}`);
+  out.push(`  total time ${fmt((Date.now() - context.started) / 1000, 0)} s`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  const file = writeResults('api', {
+    kind: 'api',
+    date: new Date().toISOString(),
+    machine: m,
+    dataset: { ...context.dataset, url: undefined, ...context.size },
+    load: context.load,
+    rounds: context.rounds,
+    servers: Object.fromEntries(Object.values(context.servers).map((s) => [s.name, s.label])),
+    results: summary,
+    ratios,
+    peakRssMb: peakOurs,
+    hwmMb: context.hwm,
+    seconds: Math.round((Date.now() - context.started) / 1000),
+  });
+  process.stdout.write(`results written to ${path.relative(process.cwd(), file)}\n`);
+}
+
+async function main(): Promise<void> {
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const mode = positionals[0] ?? 'api';
+  switch (mode) {
+    case 'api':
+      return apiBench();
+    case 'search':
+      return runSearchBench({
+        small: int(values.small, 10_000),
+        large: int(values.large, 1_000_000),
+        connections: int(values.connections, 4),
+        duration: int(values.duration, 10),
+        warmup: int(values.warmup, 2),
+        reseed: values.reseed,
+      });
+    case 'soak':
+      return runSoak({
+        minutes: int(values.minutes, 10),
+        rate: int(values.rate, 100),
+        connections: int(values.connections, 16),
+        size: { things: int(values.things, 100_000), users: int(values.users, 20_000), flattrs: int(values.flattrs, 500_000) },
+        reseed: values.reseed,
+      });
+    case 'clean': {
+      const dropped = await dropBenchDatabases();
+      process.stdout.write(`dropped ${dropped.length} database(s): ${dropped.join(', ')}\n`);
+      return;
+    }
+    default:
+      throw new Error(`unknown mode ${mode}\n${USAGE}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
