@@ -65,3 +65,11 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+
+/**
+ * Nullable fields that are null for callers who may not see them (`authScopes` plus this): scope-auth builds its
+ * error before calling `unauthorizedResolver`, which ignores it, so a shared one is handed over instead of a new
+ * GraphQLError (with its stack trace) per field and item — 4 per thing of an anonymous list with full owners.
+ */
+const NOT_SHOWN = new GraphQLError('Not visible to this caller');
+export const nullWhenUnauthorized = { unauthorizedError: () => NOT_SHOWN, unauthorizedResolver: () => null };

@@ -1,4 +1,4 @@
-import { builder } from '../builder.js';
+import { builder, nullWhenUnauthorized } from '../builder.js';
 import { SubscriptionRef, UserRef } from '../refs.js';
 import { subscriptionsOfUser } from '../../src/services/subscriptions.js';
 
@@ -10,7 +10,7 @@ builder.objectField(UserRef, 'subscriptions', (t) =>
       "Spec E17 (D59): every subscription of the user, active or paused, newest first (createdAt desc, then thing id desc). " +
       "Only on the caller's own user with scope flattr; null otherwise.",
     authScopes: (user, _args, ctx) => ctx.viewer?.user.id === user.id && ctx.viewer.scopes.has('flattr'),
-    unauthorizedResolver: () => null,
+    ...nullWhenUnauthorized,
     resolve: (user, _args, ctx) => subscriptionsOfUser(ctx.em, user.id),
   }),
 );

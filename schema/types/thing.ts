@@ -1,9 +1,10 @@
 import { GraphQLError } from 'graphql';
-import { builder } from '../builder.js';
+import { builder, nullWhenUnauthorized } from '../builder.js';
 import { CategoryRef, LanguageRef, ThingOwnerViewRef, ThingRef, ThingViewerStateRef, UserRef } from '../refs.js';
 import { Flattr, Subscription, Thing, periodOf, type ThingEntity } from '../../src/entities/index.js';
 import { referenceData } from '../../src/services/reference-data.js';
 import type { GraphQLContext } from '../context.js';
+import { findThingsWithOwners } from '../loaders.js';
 
 export const MAX_THING_IDS = 100;
 
@@ -37,7 +38,7 @@ ThingRef.implement({
       nullable: true,
       description: 'What the caller has done with this thing; null for anonymous callers.',
       authScopes: { authenticated: true },
-      unauthorizedResolver: () => null,
+      ...nullWhenUnauthorized,
       resolve: (thing) => thing,
     }),
     ownerView: t.field({
@@ -45,7 +46,7 @@ ThingRef.implement({
       nullable: true,
       description: "Fields only the thing's owner sees; null for everybody else.",
       authScopes: (thing, _args, ctx) => ownsThing(thing, ctx),
-      unauthorizedResolver: () => null,
+      ...nullWhenUnauthorized,
       resolve: (thing) => thing,
     }),
   }),
@@ -93,7 +94,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A thing by its numeric id; hidden things too (spec D47).',
     args: { id: t.arg.int({ required: true }) },
-    resolve: (_root, { id }, ctx) => ctx.em.findOne(Thing, { id }),
+    // The owner comes in the same query: every REST shape of a thing shows it.
+    resolve: async (_root, { id }, ctx) => (await findThingsWithOwners(ctx.em, [id]))[0] ?? null,
   }),
   things: t.field({
     type: [ThingRef],
@@ -104,7 +106,7 @@ builder.queryFields((t) => ({
         throw new GraphQLError(`At most ${MAX_THING_IDS} ids are allowed`, { extensions: { code: 'invalid_parameters' } });
       }
       const unique = [...new Set(ids)];
-      const rows = await ctx.em.find(Thing, { id: { $in: unique } });
+      const rows = await findThingsWithOwners(ctx.em, unique);
       const byId = new Map(rows.map((thing) => [thing.id, thing]));
       return unique.flatMap((id) => byId.get(id) ?? []);
     },

@@ -1,4 +1,4 @@
-import { builder } from '../builder.js';
+import { builder, nullWhenUnauthorized } from '../builder.js';
 import { UserRef } from '../refs.js';
 import { findUserByUsername } from '../../src/services/users.js';
 import type { UserEntity } from '../../src/entities/index.js';
@@ -33,7 +33,7 @@ UserRef.implement({
       nullable: true,
       description: "Only in the caller's own user, with scope email or extendedread (spec D40); null otherwise.",
       authScopes: (user, _args, ctx) => isViewer(user, ctx) && (ctx.viewer!.scopes.has('email') || ctx.viewer!.scopes.has('extendedread')),
-      unauthorizedResolver: () => null,
+      ...nullWhenUnauthorized,
       resolve: (user) => user.email,
     }),
     registeredAt: t.field({
@@ -41,7 +41,7 @@ UserRef.implement({
       nullable: true,
       description: "Only in the caller's own user, with scope extendedread (spec D40); null otherwise.",
       authScopes: (user, _args, ctx) => isViewer(user, ctx) && ctx.viewer!.scopes.has('extendedread'),
-      unauthorizedResolver: () => null,
+      ...nullWhenUnauthorized,
       resolve: (user) => user.registeredAt,
     }),
   }),
