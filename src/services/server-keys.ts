@@ -56,18 +56,22 @@ const importedAccessTokenKeys = new Map<string, SigningKey>();
 export async function accessTokenSigningKey(em: EntityManager, clock: Clock): Promise<AccessTokenSigningKey> {
   let row = await em.findOne(ServerKey, { purpose: 'access_token', retiredAt: null }, { orderBy: { id: 'asc' } });
   if (!row) {
-    const stored = await em.count(ServerKey, { purpose: 'access_token' });
-    const kid = `access-token-${stored + 1}`;
-    const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
-    const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
-    const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
-    await em
-      .getConnection()
-      .execute(
+    // One generator at a time (a transaction-scoped advisory lock), so concurrent first requests on a fresh
+    // database, in one process or several, end with exactly one key rather than one each.
+    await em.transactional(async (tx) => {
+      await tx.execute(`select pg_advisory_xact_lock(hashtext('server_keys:access_token'))`);
+      if (await tx.count(ServerKey, { purpose: 'access_token', retiredAt: null })) return;
+      const stored = await tx.count(ServerKey, { purpose: 'access_token' });
+      const kid = `access-token-${stored + 1}`;
+      const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+      const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
+      const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALG, use: 'sig' };
+      await tx.execute(
         `insert into server_keys (kid, purpose, algorithm, private_jwk, public_jwk, created_at) values (?, 'access_token', ?, ?, ?, ?) on conflict do nothing`,
         [kid, ACCESS_TOKEN_ALG, JSON.stringify(privateJwk), JSON.stringify(publicJwk), clock.now()],
       );
-    row = await em.findOneOrFail(ServerKey, { purpose: 'access_token', retiredAt: null }, { orderBy: { id: 'asc' } });
+    });
+    row = await em.findOneOrFail(ServerKey, { purpose: 'access_token', retiredAt: null }, { orderBy: { id: 'asc' }, refresh: true });
   }
   let key = importedAccessTokenKeys.get(row.kid);
   if (!key) {
