@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- soak --minutes 10 [--rate 200]`: our server under a fixed request rate (a mix of the read
+ * `npm run bench -- soak --minutes 10 [--rate 100]`: our server under a fixed request rate (a mix of the read
  * scenarios, GraphQL included) for the given time, its RSS sampled every second. Prints RSS at start, middle and
- * end and the trend over the second half (least-squares slope): a leak shows as a steady positive slope.
+ * end, each minute's floor (lowest sample: RSS saws with garbage collection) and peak, and the trend of the floors
+ * (least-squares slope; last third against first third): a leak shows as a rising floor.
  */
 import { buildScenarios, scenarioData } from './scenarios.js';
 import { ensureDataset, ensureTokens, fmt, freePort, log, machine, runLoadProcess, sampleRss, startOurServer, writeResults, type DatasetSize } from './lib.js';
@@ -48,8 +49,20 @@ export async function runSoak(options: SoakOptions): Promise<void> {
     });
     const { samples, peakMb } = sampler.stop();
     const at = (fraction: number) => samples[Math.min(samples.length - 1, Math.floor((samples.length - 1) * fraction))]!;
-    const secondHalf = samples.filter((s) => s.at >= samples[samples.length - 1]!.at / 2);
-    const slope = slopePerMinute(secondHalf);
+    // RSS saws up and down with garbage collection; a leak shows as a rising floor. The floor of each minute
+    // (its lowest sample) is what the trend is taken over.
+    const minutes = new Map<number, { floor: number; peak: number }>();
+    for (const sample of samples) {
+      const minute = Math.floor(sample.at / 60_000);
+      const m = minutes.get(minute) ?? { floor: Infinity, peak: 0 };
+      minutes.set(minute, { floor: Math.min(m.floor, sample.mb), peak: Math.max(m.peak, sample.mb) });
+    }
+    const full = [...minutes.entries()].filter(([minute]) => (minute + 1) * 60_000 <= samples[samples.length - 1]!.at);
+    const floors = full.map(([minute, m]) => ({ at: minute * 60_000, mb: m.floor }));
+    const slope = slopePerMinute(floors);
+    const third = Math.max(1, Math.floor(floors.length / 3));
+    const mean = (list: { mb: number }[]) => list.reduce((a, f) => a + f.mb, 0) / Math.max(1, list.length);
+    const floorGrowth = mean(floors.slice(-third)) - mean(floors.slice(0, third));
     const start = at(0);
     const middle = at(0.5);
     const end = at(1);
@@ -58,7 +71,8 @@ export async function runSoak(options: SoakOptions): Promise<void> {
       `Soak (issue 9 item 5), ${new Date().toISOString()}: ${options.minutes} min at ${options.rate} req/s, ${options.connections} connections, dataset ${dataset.name}`,
       `  requests ${result.requests} (${fmt(result.rps, 0)} req/s), p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
       `  RSS start ${fmt(start.mb, 0)} MB, middle ${fmt(middle.mb, 0)} MB, end ${fmt(end.mb, 0)} MB, peak ${fmt(peakMb, 0)} MB`,
-      `  trend over the second half: ${slope >= 0 ? '+' : ''}${fmt(slope, 2)} MB/min -> ${Math.abs(slope) * (options.minutes / 2) < 10 ? 'no growth trend (< 10 MB over the half)' : 'GROWING'}`,
+      `  per-minute floor (lowest RSS) / peak, MB: ${full.map(([, m]) => `${fmt(m.floor, 0)}/${fmt(m.peak, 0)}`).join('  ')}`,
+      `  trend of the floors: ${slope >= 0 ? '+' : ''}${fmt(slope, 2)} MB/min; last third vs first third ${floorGrowth >= 0 ? '+' : ''}${fmt(floorGrowth, 0)} MB -> ${floorGrowth < 20 ? 'no growth trend (< 20 MB)' : 'GROWING'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const file = writeResults('soak', {
@@ -68,7 +82,7 @@ export async function runSoak(options: SoakOptions): Promise<void> {
       options,
       dataset: dataset.name,
       result,
-      rss: { start: start.mb, middle: middle.mb, end: end.mb, peak: peakMb, slopeMbPerMinute: slope, samples },
+      rss: { start: start.mb, middle: middle.mb, end: end.mb, peak: peakMb, floors, floorSlopeMbPerMinute: slope, floorGrowthMb: floorGrowth, samples },
       seconds: Math.round((Date.now() - started) / 1000),
     });
     process.stdout.write(`results written to ${file}\n`);
