@@ -28,7 +28,10 @@ declare module 'autocannon' {
     duration?: number;
     overallRate?: number;
     timeout?: number;
-    requests?: { setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
+    requests?: {
+      setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
+      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+    }[];
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

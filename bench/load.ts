@@ -40,6 +40,8 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   statusCodes: Record<string, number>;
+  /** Up to 5 distinct bodies of non-2xx answers (first 200 characters), with how often each came. */
+  errorBodies: Record<string, number>;
   duration: number;
 }
 
@@ -64,6 +66,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const list = shuffled(spec.requests, spec.seed ?? 1);
   if (list.length === 0) throw new Error('no requests to send');
   let next = 0;
+  const errorBodies: Record<string, number> = {};
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -75,6 +78,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         setupRequest: (request: Record<string, unknown>) => {
           const r = list[next++ % list.length]!;
           return { ...request, method: r.method, path: r.path, headers: { ...(r.headers ?? {}) }, body: r.body };
+        },
+        onResponse: (status: number, body: string) => {
+          if (status >= 200 && status < 300) return;
+          const key = `${status} ${String(body).slice(0, 200)}`;
+          if (key in errorBodies || Object.keys(errorBodies).length < 5) errorBodies[key] = (errorBodies[key] ?? 0) + 1;
         },
       },
     ],
@@ -96,6 +104,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     statusCodes,
+    errorBodies,
     duration: result.duration,
   };
 }

@@ -119,16 +119,18 @@ async function apiBench(): Promise<void> {
         const order = names.map((_, i) => names[(i + round) % names.length]!);
         for (const name of order) {
           const requests = scenario.requests[name]!;
-          // Writes: the warm-up must not use up the measured run's (user, thing) pairs.
-          const isWrite = requests[0]?.method === 'POST' && scenario.id === 'rest-flattr';
-          const half = Math.floor(requests.length / 2);
-          const warmRequests = isWrite ? requests.slice(0, half) : requests;
-          const measuredRequests = isWrite ? requests.slice(half) : requests;
+          // Writes: every round, and its warm-up, get (user, thing) pairs of their own (one flattr per pair and period).
+          const isWrite = scenario.id === 'rest-flattr';
+          const slice = Math.floor(requests.length / (2 * rounds));
+          const warmRequests = isWrite ? requests.slice(2 * round * slice, (2 * round + 1) * slice) : requests;
+          const measuredRequests = isWrite ? requests.slice((2 * round + 1) * slice, (2 * round + 2) * slice) : requests;
           log(`round ${round + 1}/${rounds} ${scenario.id} on ${name}`);
           firstLoad ||= Date.now();
           const m = await measureSplit(servers[name]!, warmRequests, measuredRequests, { ...load, seed: round + 1 });
           ((results[scenario.id] ??= {})[name] ??= []).push(m);
-          if (m.errors || m.timeouts || m.non2xx) log(`  ${scenario.id} on ${name}: ${m.errors} errors, ${m.timeouts} timeouts, ${m.non2xx} non-2xx ${JSON.stringify(m.statusCodes)}`);
+          if (m.errors || m.timeouts || m.non2xx) {
+            log(`  ${scenario.id} on ${name}: ${m.errors} errors, ${m.timeouts} timeouts, ${m.non2xx} non-2xx ${JSON.stringify(m.statusCodes)} ${JSON.stringify(m.errorBodies)}`);
+          }
         }
       }
     }
