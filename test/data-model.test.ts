@@ -78,6 +78,57 @@ describe('flattr counters', () => {
     expect([stored.flattrs_count, stored.flattrs_user_count]).toEqual([12, 12]);
   });
 
+  it('count a user once when one statement inserts or deletes several of their flattrs on a thing', async () => {
+    const target = await fx.thing(owner);
+    const other = await fx.thing(owner);
+    const c = await fx.user();
+    // One statement: c flattrs target in three months and other once; a flattrs target once.
+    await db.query(
+      `insert into flattrs (user_id, thing_id, created_at, period, source) values
+         ($1, $2, '2026-01-05T00:00:00Z', '', 'click'), ($1, $2, '2026-02-05T00:00:00Z', '', 'click'),
+         ($1, $2, '2026-03-05T00:00:00Z', '', 'click'), ($1, $3, '2026-03-06T00:00:00Z', '', 'click'),
+         ($4, $2, '2026-03-07T00:00:00Z', '', 'click')`,
+      [c.id, target.id, other.id, a.id],
+    );
+    expect((await counters(target)).stored).toEqual({ flattrs_count: 4, flattrs_user_count: 2, last_flattr_at: new Date('2026-03-07T00:00:00Z') });
+    expect((await counters(other)).stored).toEqual({ flattrs_count: 1, flattrs_user_count: 1, last_flattr_at: new Date('2026-03-06T00:00:00Z') });
+
+    // A later statement adding another month for c does not count c again.
+    await db.query(`insert into flattrs (user_id, thing_id, created_at, period, source) values ($1, $2, '2026-04-05T00:00:00Z', '', 'click')`, [c.id, target.id]);
+    expect((await counters(target)).stored.flattrs_user_count).toBe(2);
+
+    // Two of c's four flattrs in one statement: c still has flattrs on the thing.
+    await db.query(`delete from flattrs where user_id = $1 and thing_id = $2 and period in ('2026-01', '2026-04')`, [c.id, target.id]);
+    expect((await counters(target)).stored).toEqual({ flattrs_count: 3, flattrs_user_count: 2, last_flattr_at: new Date('2026-03-07T00:00:00Z') });
+
+    // Deleting the user removes all their flattrs in one cascaded statement.
+    await db.query('delete from users where id = $1', [c.id]);
+    expect((await counters(target)).stored).toEqual({ flattrs_count: 1, flattrs_user_count: 1, last_flattr_at: new Date('2026-03-07T00:00:00Z') });
+    expect((await counters(other)).stored).toEqual({ flattrs_count: 0, flattrs_user_count: 0, last_flattr_at: null });
+  });
+
+  it('count a user once when two transactions add their flattrs on a thing concurrently', async () => {
+    const target = await fx.thing(owner);
+    const c = await fx.user();
+    const first = new pg.Client({ connectionString: app.databaseUrl });
+    const second = new pg.Client({ connectionString: app.databaseUrl });
+    await Promise.all([first.connect(), second.connect()]);
+    try {
+      await first.query('begin');
+      await second.query('begin');
+      await first.query(`insert into flattrs (user_id, thing_id, created_at, period) values ($1, $2, '2026-01-05T00:00:00Z', '')`, [c.id, target.id]);
+      // Waits for the first transaction's lock on the thing, then must see its flattr.
+      const waiting = second.query(`insert into flattrs (user_id, thing_id, created_at, period) values ($1, $2, '2026-02-05T00:00:00Z', '')`, [c.id, target.id]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await first.query('commit');
+      await waiting;
+      await second.query('commit');
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+    }
+    expect((await counters(target)).stored).toEqual({ flattrs_count: 2, flattrs_user_count: 1, last_flattr_at: new Date('2026-02-05T00:00:00Z') });
+  });
+
   it('allow one flattr per user, thing and period, enforced by the database', async () => {
     const target = await fx.thing(owner);
     await fx.flattr(a, target, new Date('2026-03-02T00:00:00Z'));
