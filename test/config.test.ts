@@ -32,6 +32,7 @@ describe('configuration', () => {
       httpHeadersTimeoutMs: 10000,
       httpRequestTimeoutMs: 30000,
       statsCacheSeconds: 30,
+      searchCountCacheSize: 10_000,
       logFormat: 'json',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');

@@ -86,6 +86,7 @@ builder.queryFields((t) => ({
             },
             caller(ctx),
             ctx.clock.now(),
+            { countCacheSize: ctx.config.searchCountCacheSize },
           );
         } catch (error) {
           throw toGraphQLError(error);

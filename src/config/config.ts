@@ -39,6 +39,8 @@ export interface AppConfig {
   httpRequestTimeoutMs: number;
   /** STATS_CACHE_SECONDS: how long a `stats` answer is reused by this process (0: never). */
   statsCacheSeconds: number;
+  /** SEARCH_COUNT_CACHE_SIZE: search counts (`total_items`) this process keeps per filter, exact while no thing changes (0: none). */
+  searchCountCacheSize: number;
   /** LOG_FORMAT: `json` (one JSON object per line) or `pretty` (pino-pretty, for development). */
   logFormat: LogFormat;
 }
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     httpHeadersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
     httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     statsCacheSeconds: integer(env, 'STATS_CACHE_SECONDS', 30, 0, 3_600),
+    searchCountCacheSize: integer(env, 'SEARCH_COUNT_CACHE_SIZE', 10_000, 0, 1_000_000),
     logFormat,
   };
 }

@@ -6,6 +6,7 @@ export { Subscription, type SubscriptionEntity } from './subscription.js';
 export { ThingFlattrDay, type ThingFlattrDayEntity } from './thing-flattr-day.js';
 export { WebSession, type WebSessionEntity } from './web-session.js';
 export { ServerKey, type ServerKeyEntity } from './server-key.js';
+export { SearchGeneration, type SearchGenerationEntity } from './search-generation.js';
 export { OAuthClient, AuthorizationCode, AccessToken, type OAuthClientEntity, type AccessTokenEntity } from './oauth.js';
 
 import { Category, Language } from './reference.js';
@@ -17,5 +18,6 @@ import { ThingFlattrDay } from './thing-flattr-day.js';
 import { OAuthClient, AuthorizationCode, AccessToken } from './oauth.js';
 import { WebSession } from './web-session.js';
 import { ServerKey } from './server-key.js';
+import { SearchGeneration } from './search-generation.js';
 
-export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay];
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration];

@@ -6,6 +6,7 @@ import { referenceData } from '../reference-data.js';
 import type { Page } from '../listings.js';
 import { parseTagExpression, type TagExpression } from './tag-expression.js';
 import { Sql, compileTagExpression, escapeLike, join, list, query, raw, sql } from './sql.js';
+import { searchCountCache } from './count-cache.js';
 import { WINDOW_SECONDS, planWindow, type WindowPlan, type WindowSort } from './windows.js';
 
 /**
@@ -55,6 +56,11 @@ export interface ThingSearch {
 export interface SearchCaller {
   userId: number;
   extendedRead: boolean;
+}
+
+export interface SearchOptions {
+  /** Entries of the process's count cache (count-cache.ts) this search may use; 0 or absent: count every time. */
+  countCacheSize?: number;
 }
 
 /** At most this many distinct query terms (each is a few SQL parameters). */
@@ -184,15 +190,12 @@ const LOWER_FIELDS = raw(
  * Prepares a search: validates the parameters now (a malformed tag expression throws TagExpressionError,
  * too many terms a DomainError) and returns functions that run the count and page queries.
  */
-export function prepareSearch(em: EntityManager, search: ThingSearch, caller: SearchCaller | null, now: Date): PreparedSearch {
+export function prepareSearch(em: EntityManager, search: ThingSearch, caller: SearchCaller | null, now: Date, options: SearchOptions = {}): PreparedSearch {
   const filters = prepareFilters(search);
   const sort = search.sort ?? 'relevance';
   const where = whereClause(filters, caller);
 
-  const count = async () => {
-    const [row] = await query<{ total: number }>(em, sql`select count(*)::int as total from things t where ${where}`);
-    return row!.total;
-  };
+  const count = () => searchCountCache.count(em, where, options.countCacheSize ?? 0);
 
   const orderedPage = (page: Page, orderBy: Sql, from: Sql = raw('')) =>
     ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
