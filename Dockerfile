@@ -1,6 +1,17 @@
 # syntax=docker/dockerfile:1
-# Flattr REST API v2-compatible server. TypeScript runs directly through tsx (a runtime dependency),
-# so there is no build step: the image holds the production dependencies and the sources.
+# Flattr REST API v2-compatible server. The image runs the compiled output (`npm run build`, tsc to dist/), not
+# TypeScript through tsx: no loader thread and no esbuild process next to the server (about 50 MB less RSS).
+
+# --- build: every dependency (TypeScript), then tsc to dist/ ---------------------------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json mikro-orm.config.ts ./
+COPY src/ ./src/
+COPY schema/ ./schema/
+COPY rest-facade/ ./rest-facade/
+RUN npm run build
 
 # --- deps: production dependencies only, exactly as package-lock.json pins them ---------------------
 FROM node:20-bookworm-slim AS deps
@@ -13,10 +24,8 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json mikro-orm.config.ts ./
-COPY src/ ./src/
-COPY schema/ ./schema/
-COPY rest-facade/ ./rest-facade/
+COPY package.json package-lock.json ./
+COPY --from=build /app/dist ./dist
 # Without DATABASE_URL the server starts an embedded PostgreSQL in DATA_DIR; give the unprivileged user
 # a place for it (mount a volume on /data to keep it). With DATABASE_URL (docker-compose.yml) it stays empty.
 RUN mkdir -p /data && chown node:node /data
@@ -26,8 +35,8 @@ EXPOSE 3000
 # Ready = database reachable, migrations applied, Redis reachable when configured (GET /readyz, 503 otherwise).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Same as `npm start` (tsx src/server/main.ts) without npm and tsx's extra processes in between,
+# Same as `npm run start:prod` (node dist/src/server/main.js) without npm in between,
 # so SIGTERM from `docker stop` reaches the server directly: it stops accepting, lets requests in flight finish
 # (SHUTDOWN_TIMEOUT_MS, 8 s by default, inside `docker stop`'s 10 s), closes its connections and exits 0.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "src/server/main.ts"]
+CMD ["node", "dist/src/server/main.js"]

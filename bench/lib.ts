@@ -1,7 +1,7 @@
 /** Shared pieces of the benchmarks (bench/README.md): datasets, processes, RSS sampling, load runs, output. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -245,12 +245,47 @@ export interface OurServerOptions {
 /** The links our server and the raw server put in bodies: the same on both, so the bodies can be compared byte for byte. */
 export const LINKS = { API_URL: 'http://localhost:3000/rest/v2', SITE_URL: 'http://localhost:3000' };
 
-/** The real server (`node --import tsx src/server/main.ts`), as in production (NODE_ENV=production, memory rate limiter). */
-export function startOurServer(options: OurServerOptions): Promise<ServerHandle> {
+/** What `npm run build` compiles into dist/ (tsconfig.build.json), and the files that change its output. */
+const BUILD_INPUTS = ['src', 'schema', 'rest-facade', 'mikro-orm.config.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+/** Written last by `npm run build`: its modification time is the build's. */
+const BUILD_STAMP = path.join(ROOT, 'dist', 'package.json');
+
+function newestMtime(file: string): number {
+  const stat = statSync(file);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(file)) newest = Math.max(newest, newestMtime(path.join(file, entry)));
+  return newest;
+}
+
+/** `npm run build` when dist/ is missing or older than any of its sources, so that the bench measures the current code. */
+export async function ensureBuilt(): Promise<void> {
+  const built = existsSync(BUILD_STAMP) ? statSync(BUILD_STAMP).mtimeMs : 0;
+  const sources = Math.max(...BUILD_INPUTS.map((f) => newestMtime(path.join(ROOT, f))));
+  if (built > sources) return;
+  log(built ? 'dist/ is older than the sources: npm run build' : 'no dist/: npm run build');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (${code})`))));
+  });
+}
+
+/**
+ * Node flags our server runs with in production (`npm run start:prod`, the Dockerfile): see README, Operations.
+ * Kept here in one place for the bench, which starts the server the same way.
+ */
+export const OUR_NODE_FLAGS: string[] = [];
+
+/**
+ * The real server as in production: the compiled output (`node dist/src/server/main.js`, what `npm run start:prod` and
+ * the Docker image run, built first when stale), NODE_ENV=production, memory rate limiter.
+ */
+export async function startOurServer(options: OurServerOptions): Promise<ServerHandle> {
+  await ensureBuilt();
   return startProcess({
     name: 'ours',
-    label: 'ours (src/server/main.ts)',
-    args: [...(options.nodeFlags ?? []), '--import', 'tsx', 'src/server/main.ts'],
+    label: 'ours (dist/src/server/main.js)',
+    args: [...OUR_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/server/main.js'],
     env: {
       NODE_ENV: 'production',
       DATABASE_URL: options.databaseUrl,

@@ -140,7 +140,7 @@ async function apiBench(): Promise<void> {
     for (const s of Object.values(servers)) await s.stop();
   }
   if (values['cpu-prof']) {
-    // The main thread's profile (tsx's loader thread writes a second, smaller one), from the first load on.
+    // The main thread's profile (the first written; a loader thread, if any, writes a second, smaller one), from the first load on.
     const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort();
     for (const file of files.slice(0, 1)) {
       process.stdout.write(`\nCPU profile of our server: ${path.join(profileDir, file)}\n`);

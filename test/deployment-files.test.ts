@@ -191,26 +191,46 @@ describe('Dockerfile', () => {
     expect(['root', '0']).not.toContain(users.at(-1));
   });
 
-  it('copies every source folder the server imports, and files that exist', () => {
-    const copied = runtime
-      .filter((i) => i.instruction === 'COPY' && !i.args.startsWith('--from'))
-      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+  /** The stage that compiles the server (`npm run build`, tsc to dist/). */
+  const build = (() => {
+    const end = instructions.findIndex((i) => i.instruction === 'RUN' && /\bnpm run build\b/.test(i.args));
+    const start = instructions.slice(0, end + 1).findLastIndex((i) => i.instruction === 'FROM');
+    return { from: instructions[start]?.args ?? '', steps: end < 0 ? [] : instructions.slice(start, end + 1) };
+  })();
+  const copiedBy = (steps: typeof instructions) =>
+    steps.filter((i) => i.instruction === 'COPY' && !i.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+
+  it('compiles the server in a build stage with every dependency, from every source folder it imports', () => {
+    expect(build.steps.length, 'a stage that runs npm run build').toBeGreaterThan(0);
+    expect(build.steps.some((i) => i.instruction === 'RUN' && /\bnpm ci\b/.test(i.args) && !/--omit=dev/.test(i.args))).toBe(true);
+    const copied = copiedBy(build.steps);
     for (const source of copied) expect(fs.existsSync(path.join(root, source)), source).toBe(true);
-    for (const needed of ['src/', 'schema/', 'rest-facade/', 'package.json', 'package-lock.json', 'tsconfig.json', 'mikro-orm.config.ts']) {
+    for (const needed of ['src/', 'schema/', 'rest-facade/', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'mikro-orm.config.ts']) {
       expect(copied).toContain(needed);
     }
   });
 
-  it('serves on port 3000 with a health check, starting the same entry point as `npm start`', () => {
+  it('ships the compiled output and the production dependencies, not the sources', () => {
+    const stage = /\bAS\s+(\S+)/i.exec(build.from)?.[1];
+    expect(runtime.some((i) => i.instruction === 'COPY' && i.args.startsWith(`--from=${stage} `) && /\/app\/dist\s/.test(i.args))).toBe(true);
+    const copied = copiedBy(runtime);
+    for (const source of copied) expect(fs.existsSync(path.join(root, source)), source).toBe(true);
+    expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
+    for (const source of ['src/', 'schema/', 'rest-facade/']) expect(copied).not.toContain(source);
+  });
+
+  it('serves on port 3000 with a health check, starting the same command as `npm run start:prod`', () => {
     expect(runtime.some((i) => i.instruction === 'ENV' && /\bPORT=3000\b/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.instruction === 'ENV' && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
     expect(runtime.some((i) => i.instruction === 'EXPOSE' && i.args === '3000')).toBe(true);
     expect(runtime.find((i) => i.instruction === 'HEALTHCHECK')?.args).toContain("'/readyz'");
     expect(runtime.find((i) => i.instruction === 'STOPSIGNAL')?.args).toBe('SIGTERM');
     const cmd = JSON.parse(runtime.findLast((i) => i.instruction === 'CMD')!.args) as string[];
-    const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start; // "tsx src/server/main.ts"
-    const entry = start.split(/\s+/).at(-1)!;
-    expect(cmd.join(' ') === 'npm start' || (cmd.includes('tsx') && cmd.at(-1) === entry)).toBe(true);
+    // node directly (no npm in between), so that SIGTERM reaches the server.
+    const startProd = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+    expect(cmd[0]).toBe('node');
+    expect(cmd.join(' ')).toBe(startProd);
+    expect(cmd.at(-1)).toBe('dist/src/server/main.js');
   });
 
   it('leaves local state and dependencies out of the build context', () => {
