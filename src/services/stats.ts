@@ -127,30 +127,25 @@ export function flattrSeries(em: EntityManager, range: DateRange, interval: Stat
 
 /** Users registered per bucket. */
 export function newUsersSeries(em: EntityManager, range: DateRange, interval: StatsInterval): Promise<Bucket[]> {
-  const { unit } = INTERVALS[interval];
-  const { start, end } = instants(range);
-  return series(
-    em,
-    range,
-    interval,
-    sql`select date_trunc(${unit}, u.registered_at at time zone 'UTC') as bucket, count(*) as n
-        from users u
-        where u.registered_at >= ${start}::timestamptz and u.registered_at < ${end}::timestamptz
-        group by 1`,
-  );
+  return rowsPerBucket(em, range, interval, raw('users'), raw('registered_at'));
 }
 
 /** Things created per bucket (hidden ones included). */
 export function newThingsSeries(em: EntityManager, range: DateRange, interval: StatsInterval): Promise<Bucket[]> {
+  return rowsPerBucket(em, range, interval, raw('things'), raw('created_at'));
+}
+
+/** Rows of a table per bucket of one of its timestamps (a range scan on that column's index). */
+function rowsPerBucket(em: EntityManager, range: DateRange, interval: StatsInterval, table: Sql, timestamp: Sql): Promise<Bucket[]> {
   const { unit } = INTERVALS[interval];
   const { start, end } = instants(range);
   return series(
     em,
     range,
     interval,
-    sql`select date_trunc(${unit}, t.created_at at time zone 'UTC') as bucket, count(*) as n
-        from things t
-        where t.created_at >= ${start}::timestamptz and t.created_at < ${end}::timestamptz
+    sql`select date_trunc(${unit}, r.${timestamp} at time zone 'UTC') as bucket, count(*) as n
+        from ${table} r
+        where r.${timestamp} >= ${start}::timestamptz and r.${timestamp} < ${end}::timestamptz
         group by 1`,
   );
 }

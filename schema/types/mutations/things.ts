@@ -9,43 +9,32 @@ function given<T>(value: T | null | undefined): T | undefined {
   return value ?? undefined;
 }
 
+type SchemaTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;
+
+/** The editable fields, shared by a new thing and a patch. */
+const editableThingFields = (t: PothosSchemaTypes.InputFieldBuilder<SchemaTypes, 'InputObject'>) => ({
+  title: t.string(),
+  description: t.string(),
+  category: t.string(),
+  language: t.string(),
+  tags: t.stringList(),
+  hidden: t.boolean(),
+});
+
 export const ThingInput = builder.inputType('ThingInput', {
   description: 'A new thing (spec E8). Absent fields take the defaults of E8.',
-  fields: (t) => ({
-    url: t.string(),
-    title: t.string(),
-    description: t.string(),
-    category: t.string(),
-    language: t.string(),
-    tags: t.stringList(),
-    hidden: t.boolean(),
-  }),
+  fields: (t) => ({ url: t.string(), ...editableThingFields(t) }),
 });
 
 export const ThingPatchInput = builder.inputType('ThingPatch', {
   description: 'Changes to a thing (spec E9): absent fields stay unchanged; tags [] clears; title "" resets it to the url.',
-  fields: (t) => ({
-    title: t.string(),
-    description: t.string(),
-    category: t.string(),
-    language: t.string(),
-    tags: t.stringList(),
-    hidden: t.boolean(),
-  }),
+  fields: (t) => editableThingFields(t),
 });
 
 type ThingInputValue = typeof ThingInput.$inferInput;
 
 export function toNewThing(input: ThingInputValue): NewThing {
-  return {
-    url: given(input.url),
-    title: given(input.title),
-    description: given(input.description),
-    category: given(input.category),
-    language: given(input.language),
-    tags: given(input.tags),
-    hidden: given(input.hidden),
-  };
+  return { url: given(input.url), ...toPatch(input) };
 }
 
 function toPatch(input: typeof ThingPatchInput.$inferInput): ThingPatch {
