@@ -4,6 +4,7 @@ import { Migration20261128120000OAuth } from './Migration20261128120000OAuth.js'
 import { Migration20261129010000Search } from './Migration20261129010000Search.js';
 import { Migration20261129020000Stats } from './Migration20261129020000Stats.js';
 import { Migration20261129030000FlattrUserCount } from './Migration20261129030000FlattrUserCount.js';
+import { Migration20261129040000SearchWindows } from './Migration20261129040000SearchWindows.js';
 import { Migration20261129050000SearchCounts } from './Migration20261129050000SearchCounts.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
@@ -13,5 +14,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261129010000Search', class: Migration20261129010000Search },
   { name: 'Migration20261129020000Stats', class: Migration20261129020000Stats },
   { name: 'Migration20261129030000FlattrUserCount', class: Migration20261129030000FlattrUserCount },
+  { name: 'Migration20261129040000SearchWindows', class: Migration20261129040000SearchWindows },
   { name: 'Migration20261129050000SearchCounts', class: Migration20261129050000SearchCounts },
 ];

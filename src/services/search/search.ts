@@ -1,4 +1,3 @@
-import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Thing, type ThingEntity } from '../../entities/index.js';
 import { DomainError } from '../domain-error.js';
@@ -7,7 +6,8 @@ import type { Page } from '../listings.js';
 import { parseTagExpression, type TagExpression } from './tag-expression.js';
 import { Sql, compileTagExpression, escapeLike, join, list, query, raw, sql } from './sql.js';
 import { searchCountCache } from './count-cache.js';
-import { WINDOW_SECONDS, planWindow, type WindowPlan, type WindowSort } from './windows.js';
+import type { WindowSort } from './windows.js';
+import { windowSortPage } from './window-sort.js';
 
 /**
  * Thing search, spec §10 (E11), in PostgreSQL. Every filter is a parameterised condition that an index serves:
@@ -24,10 +24,9 @@ import { WINDOW_SECONDS, planWindow, type WindowPlan, type WindowSort } from './
  * - `relevance`: the score of §10.4 over the filtered rows, then flattrs, id; without query terms every score
  *   is 0 and the order is the `(flattrs_count, id)` index.
  * - `flattrs`: the `(flattrs_count, id)` index.
- * - `flattrs_month|week|day`, `trend`: per-thing window counts from `thing_flattr_days` plus the partial days
- *   from `flattrs` (windows.ts). Things with flattrs in the window ("hot", few) are sorted by their window
- *   key; all the others have key 0 and follow in `(flattrs_count, id)` index order. A page is read from the
- *   hot list and then from the rest, so no query sorts the whole table.
+ * - `flattrs_month|week|day`, `trend` (window-sort.ts): the whole days of the window from `search_window_base`
+ *   (built once per UTC day), the edges from `flattrs` (windows.ts); the top of the order from the base's key
+ *   indexes and the things with edge flattrs. Things with key 0 follow in `(flattrs_count, id)` index order.
  * - `text_rank` (GraphQL only): `ts_rank_cd` of the `textSearch` query on `search_vector`, then flattrs, id.
  */
 
@@ -153,20 +152,6 @@ function relevanceScore(filters: Filters): Sql {
   return join(parts, ' + ');
 }
 
-/** Flattrs per thing in the window: whole days from thing_flattr_days, the ends from flattrs. Columns thing_id, n, s. */
-function windowCounts(plan: WindowPlan): Sql {
-  const parts: Sql[] = [];
-  if (plan.days) {
-    parts.push(sql`select d.thing_id, d.flattrs::bigint as n, d.epoch_sum as s from thing_flattr_days d
-      where d.day >= ${plan.days.fromDay}::date and d.day < ${plan.days.toDay}::date`);
-  }
-  for (const range of plan.ranges) {
-    parts.push(sql`select f.thing_id, 1::bigint as n, floor(extract(epoch from f.created_at))::bigint as s from flattrs f
-      where f.created_at >= ${range.from.toISOString()}::timestamptz and f.created_at < ${range.to.toISOString()}::timestamptz`);
-  }
-  return sql`select u.thing_id, sum(u.n)::bigint as n, sum(u.s)::bigint as s from (${join(parts, ' union all ')}) u group by u.thing_id`;
-}
-
 const BY_FLATTRS = raw('t.flattrs_count desc, t.id desc');
 
 async function ids(em: EntityManager, fragment: Sql): Promise<number[]> {
@@ -200,34 +185,8 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
   const orderedPage = (page: Page, orderBy: Sql, from: Sql = raw('')) =>
     ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
 
-  // Hot things (flattrs in the window) first, by their key; then the rest, whose key is 0, by (flattrs, id).
-  // One snapshot for the three queries, so a flattr committed meanwhile cannot move a thing between them.
-  const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> =>
-    em.transactional((tx) => windowPageIn(tx as EntityManager, page, windowSort), { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
-
-  const windowPageIn = async (em: EntityManager, page: Page, windowSort: WindowSort): Promise<number[]> => {
-    const plan = planWindow(now, WINDOW_SECONDS[windowSort]);
-    const w = windowCounts(plan);
-    const [hotRow] = await query<{ hot: number }>(em, sql`with w as (${w}) select count(*)::int as hot from w join things t on t.id = w.thing_id where ${where}`);
-    const hot = hotRow!.hot;
-    const result: number[] = [];
-    if (page.offset < hot) {
-      // trend: Σ (604800 − (T − c)) = n·(604800 − T) + Σ c; ties by flattrs in the last 7 days.
-      const key = windowSort === 'trend' ? sql`w.n * ${WINDOW_SECONDS.trend - plan.now}::bigint + w.s desc, w.n desc` : raw('w.n desc');
-      result.push(
-        ...(await ids(em, sql`with w as (${w}) select t.id from w join things t on t.id = w.thing_id where ${where}
-          order by ${key}, ${BY_FLATTRS} offset ${page.offset} limit ${page.limit}`)),
-      );
-    }
-    const remaining = page.limit - result.length;
-    if (remaining > 0) {
-      result.push(
-        ...(await ids(em, sql`with w as (${w}) select t.id from things t where ${where} and not exists (select 1 from w where w.thing_id = t.id)
-          order by ${BY_FLATTRS} offset ${Math.max(0, page.offset - hot)} limit ${remaining}`)),
-      );
-    }
-    return result;
-  };
+  // §10.4 window sorts: window-sort.ts.
+  const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> => windowSortPage(em, where, page, windowSort, now);
 
   const pageIds = (p: Page): Promise<number[]> => {
     switch (sort) {
