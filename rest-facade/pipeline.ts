@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import { execute, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import type { Context } from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -153,7 +153,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
     const operation = typeof route.operation === 'string' ? route.operation : route.operation(request);
     const contextValue: GraphQLContext = { em, clock, config, viewer: request.viewer };
     const started = performance.now();
-    const result = await execute({ schema, document: operations.get(operation), variableValues: variables, contextValue });
+    const result = await operations.execute(operation, variables, contextValue);
     observation.operation = { name: operation, ms: performance.now() - started, ok: !result.errors?.length };
     if (result.errors?.length) {
       const first = result.errors[0]!;
