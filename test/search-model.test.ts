@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
@@ -49,16 +50,19 @@ const DAY = 86_400;
 
 let app: TestApp;
 let things: ModelThing[] = [];
-let flattrs: { thingId: number; at: number }[] = [];
+let flattrs: { thingId: number; userId: number; at: number }[] = [];
+let flattrers: UserEntity[] = [];
+const seen = new Set<string>();
 let owners: UserEntity[] = [];
+let fx: Fixtures;
 
 beforeAll(async () => {
   app = await startTestApp();
-  const fx = new Fixtures(app.orm, app.clock);
+  fx = new Fixtures(app.orm, app.clock);
   const r = prng(SEED);
   owners = [];
   for (const name of ['amy', 'Ben', 'cy', 'dora']) owners.push(await fx.user({ username: name }));
-  const flattrers: UserEntity[] = [];
+  flattrers = [];
   for (let i = 0; i < 8; i++) flattrers.push(await fx.user());
   app.clock.set('2026-01-01T00:00:00Z');
   for (let i = 0; i < 60; i++) {
@@ -77,7 +81,6 @@ beforeAll(async () => {
     things.push({ id: thing.id, ownerId: owner.id, owner: owner.username, ...input, tags: thing.tags });
   }
   // Flattrs from 45 days ago to one hour ahead, many near the window edges; one per user, thing and month.
-  const seen = new Set<string>();
   for (let i = 0; i < 220; i++) {
     const thing = r.pick(things);
     const user = r.pick(flattrers);
@@ -88,19 +91,19 @@ beforeAll(async () => {
     if (seen.has(key)) continue;
     seen.add(key);
     await fx.flattr(user, { id: thing.id } as never, new Date(at * 1000));
-    flattrs.push({ thingId: thing.id, at });
+    flattrs.push({ thingId: thing.id, userId: user.id, at });
   }
   app.clock.set(new Date(NOW));
 });
 afterAll(() => app?.close());
 
 /** Spec §10 in plain JavaScript. */
-function reference(search: ThingSearch, caller: SearchCaller | null): number[] {
+function reference(search: ThingSearch, caller: SearchCaller | null, now = NOW): number[] {
   const lc = (s: string) => s.toLowerCase();
   const terms = (search.query ?? '').split(/\s+/u).filter(Boolean).map(lc);
   const tagExpr = parseTagExpression(search.tags ?? '');
   const prefix = (search.url ?? '').trim();
-  const T = Math.floor(NOW / 1000);
+  const T = Math.floor(now / 1000);
   const inWindow = (id: number, w: number) => flattrs.filter((f) => f.thingId === id && T - w < f.at && f.at <= T);
   const all = (id: number) => flattrs.filter((f) => f.thingId === id).length;
   const keys = (t: ModelThing): number[] => {
@@ -199,4 +202,191 @@ describe('search agrees with a direct transcription of §10', () => {
       expect(res.json().things.map((t: { id: number }) => t.id), sort).toEqual(reference({ sort, query: 'e' }, null));
     }
   });
+});
+
+/**
+ * The window sorts (§10.4) read whole days from search_window_base, built per UTC day of the clock, and the edges
+ * of the window from flattrs (window-sort.ts). Compared with the transcription at many instants: times of day,
+ * exactly midnight, the last second of a day, across day changes (the base is rebuilt), the clock going back,
+ * after a backdated flattr and after deleting a user with recent flattrs (the base is invalidated).
+ */
+describe('window sorts at many instants, with the base rebuilt and invalidated', () => {
+  const WINDOW_SORTS = ['flattrs_month', 'flattrs_week', 'flattrs_day', 'trend'] as const;
+  const at = (iso: string) => Date.parse(iso);
+  const INSTANTS = [
+    '2026-03-10T12:00:00Z',
+    '2026-03-10T00:00:00Z',
+    '2026-03-10T23:59:59Z',
+    '2026-03-11T00:00:00Z',
+    '2026-03-11T00:00:01Z',
+    '2026-03-11T16:40:07Z',
+    '2026-03-17T09:00:00Z',
+    '2026-03-09T05:00:00Z',
+  ].map(at);
+  let db: pg.Client;
+  const r = prng(SEED + 2);
+
+  const state = async () =>
+    (
+      await db.query(
+        `select to_char(as_of, 'YYYY-MM-DD') as as_of, generation::int, base_generation::int, rebuilds::int from search_window_state where id = 1`,
+      )
+    ).rows[0] as { as_of: string | null; generation: number; base_generation: number | null; rebuilds: number };
+
+  const addFlattr = async (atSeconds: number) => {
+    for (let tries = 0; tries < 50; tries++) {
+      const thing = r.pick(things);
+      const user = r.pick(flattrers);
+      const key = `${user.id}/${thing.id}/${new Date(atSeconds * 1000).toISOString().slice(0, 7)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await fx.flattr(user, { id: thing.id } as never, new Date(atSeconds * 1000));
+      flattrs.push({ thingId: thing.id, userId: user.id, at: atSeconds });
+      return;
+    }
+    throw new Error('no free (user, thing, month)');
+  };
+
+  /** Every page of the search, at page sizes 1..7, against the transcription at `now`. */
+  const comparePages = async (search: ThingSearch, caller: SearchCaller | null, now: number, label: string) => {
+    const expected = reference(search, caller, now);
+    const count = 1 + r.int(7);
+    for (let offset = 0; offset <= expected.length; offset += count) {
+      const page = await prepareSearch(app.orm.em.fork(), search, caller, new Date(now)).page({ offset, limit: count });
+      expect(
+        page.map((t) => t.id),
+        `${label} ${JSON.stringify({ search, caller, now: new Date(now).toISOString(), offset, count })}`,
+      ).toEqual(expected.slice(offset, offset + count));
+    }
+    return expected.length;
+  };
+
+  const compareAll = async (now: number, label: string, randomFilters = 2) => {
+    for (const sort of WINDOW_SORTS) {
+      await comparePages({ sort }, null, now, label);
+      for (let i = 0; i < randomFilters; i++) {
+        const search = { ...randomSearch(r), sort };
+        await comparePages(search, r.pick([null, { userId: owners[0]!.id, extendedRead: true }]), now, label);
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    db = new pg.Client({ connectionString: app.databaseUrl });
+    await db.connect();
+    for (let i = 0; i < 12; i++) flattrers.push(await fx.user());
+    // Flattrs on and next to every boundary of every window at every instant: T − W (out), T − W + 1 (in),
+    // the midnights that split whole days from edges, and T, T + 1.
+    for (const instant of INSTANTS) {
+      const T = Math.floor(instant / 1000);
+      const D = Math.floor(T / DAY) * DAY;
+      const points = [T, T + 1, T - 1, D, D - 1, D + DAY - 1];
+      for (const days of [1, 7, 30]) points.push(T - days * DAY, T - days * DAY + 1, D - (days - 1) * DAY, D - (days - 1) * DAY - 1, D - days * DAY);
+      for (const point of points) await addFlattr(point);
+    }
+  }, 120_000);
+  afterAll(() => db?.end());
+
+  it('agree with the transcription at every instant, every page, with filters', async () => {
+    let rebuilds = (await state()).rebuilds;
+    for (const instant of INSTANTS) {
+      await compareAll(instant, 'instant');
+      const s = await state();
+      // The base was built for the instant's UTC day, at most once for it.
+      expect(s.as_of).toBe(new Date(instant).toISOString().slice(0, 10));
+      expect(s.base_generation).toBe(s.generation);
+      expect(s.rebuilds - rebuilds).toBeLessThanOrEqual(1);
+      rebuilds = s.rebuilds;
+    }
+  }, 300_000);
+
+  it('after a backdated flattr and after deleting a user with recent flattrs (the base is invalidated)', async () => {
+    const now = at('2026-03-11T16:40:07Z');
+    const T = Math.floor(now / 1000);
+    await compareAll(now, 'before');
+    const before = await state();
+    expect(before.as_of).toBe('2026-03-11');
+    expect(before.base_generation).toBe(before.generation);
+
+    // A flattr of today does not touch the base.
+    await addFlattr(T - 60);
+    expect((await state()).generation).toBe(before.generation);
+    // A flattr of the days the base holds invalidates it; the next search rebuilds, and agrees.
+    await addFlattr(T - 3 * DAY);
+    const bumped = await state();
+    expect(bumped.generation).toBe(before.generation + 1);
+    await compareAll(now, 'backdated insert', 1);
+    const rebuilt = await state();
+    expect(rebuilt.rebuilds).toBe(before.rebuilds + 1);
+    expect(rebuilt.base_generation).toBe(rebuilt.generation);
+    // A flattr older than the month's whole days does not.
+    await addFlattr(T - 40 * DAY);
+    expect((await state()).generation).toBe(rebuilt.generation);
+
+    // Deleting a user cascades to their flattrs, some within the base's days.
+    const victim = flattrers.find((u) => flattrs.some((f) => f.userId === u.id && f.at < T - DAY && f.at > T - 20 * DAY))!;
+    expect(victim).toBeDefined();
+    await db.query('delete from users where id = $1', [victim.id]);
+    flattrs = flattrs.filter((f) => f.userId !== victim.id);
+    flattrers = flattrers.filter((u) => u.id !== victim.id);
+    const deleted = await state();
+    expect(deleted.generation).toBe(rebuilt.generation + 1);
+    await compareAll(now, 'user deleted', 1);
+    expect((await state()).rebuilds).toBe(rebuilt.rebuilds + 1);
+  }, 300_000);
+
+  it('trend: a thing below the first rows by trend_hi can still win late in the day', async () => {
+    // At T = the last second of day D (r = 86399), A has three flattrs 4.57 days before midnight (trend_hi 630000,
+    // key 630000 − 3r = 370803) and B one at the last second of D − 1 (trend_hi 604799, key 518400): A leads
+    // by trend_hi, B by the exact key, so the page of one must look past the first row by trend_hi.
+    const owner = await fx.user({ username: 'eve' });
+    const make = async (title: string) => {
+      const input = { title, description: '', url: `https://e.example/${title}`, tags: [], language: 'en_GB', category: 'text', hidden: false };
+      const thing = await fx.thing(owner, input);
+      things.push({ id: thing.id, ownerId: owner.id, owner: owner.username, ...input, tags: thing.tags });
+      return thing;
+    };
+    const a = await make('a');
+    const b = await make('b');
+    const midnight = Date.parse('2026-03-25T00:00:00Z') / 1000;
+    const flattr = async (user: UserEntity, thingId: number, atSeconds: number) => {
+      seen.add(`${user.id}/${thingId}/${new Date(atSeconds * 1000).toISOString().slice(0, 7)}`);
+      await fx.flattr(user, { id: thingId } as never, new Date(atSeconds * 1000));
+      flattrs.push({ thingId, userId: user.id, at: atSeconds });
+    };
+    for (const user of flattrers.slice(0, 3)) await flattr(user, a.id, midnight - 394_800);
+    await flattr(flattrers[3]!, b.id, midnight - 1);
+    const T = (midnight + DAY - 1) * 1000;
+    expect(reference({ sort: 'trend', user: 'eve' }, null, T)).toEqual([b.id, a.id]);
+    for (const limit of [1, 2]) {
+      const page = await prepareSearch(app.orm.em.fork(), { sort: 'trend', user: 'eve' }, null, new Date(T)).page({ offset: 0, limit });
+      expect(page.map((t) => t.id)).toEqual([b.id, a.id].slice(0, limit));
+    }
+    // Earlier that day the order is A, B.
+    expect(reference({ sort: 'trend', user: 'eve' }, null, midnight * 1000)).toEqual([a.id, b.id]);
+    await comparePages({ sort: 'trend', user: 'eve' }, null, midnight * 1000, 'midnight');
+  });
+
+  it('rebuilds the base once per day, not per request; concurrent first searches of a day agree', async () => {
+    const first = at('2026-03-20T10:00:00Z');
+    const before = await state();
+    const searches: { search: ThingSearch; offset: number }[] = [];
+    for (const sort of WINDOW_SORTS) for (const offset of [0, 3, 9]) searches.push({ search: { sort }, offset });
+    const pages = await Promise.all(searches.map(({ search, offset }) => prepareSearch(app.orm.em.fork(), search, null, new Date(first)).page({ offset, limit: 5 })));
+    searches.forEach(({ search, offset }, i) => expect(pages[i]!.map((t) => t.id), JSON.stringify(search)).toEqual(reference(search, null, first).slice(offset, offset + 5)));
+    const after = await state();
+    expect(after.as_of).toBe('2026-03-20');
+    // flattrs_day needs no base; the others share one rebuild.
+    expect(after.rebuilds).toBe(before.rebuilds + 1);
+
+    // Later the same day: no rebuild, whatever the time.
+    for (const time of ['2026-03-20T00:00:00Z', '2026-03-20T13:14:15Z', '2026-03-20T23:59:59Z']) {
+      for (const sort of WINDOW_SORTS) await comparePages({ sort }, null, at(time), 'same day');
+    }
+    expect((await state()).rebuilds).toBe(after.rebuilds);
+    // The next day: one more.
+    await comparePages({ sort: 'trend' }, null, at('2026-03-21T00:00:00Z'), 'next day');
+    await comparePages({ sort: 'flattrs_month' }, null, at('2026-03-21T08:00:00Z'), 'next day');
+    expect(await state()).toMatchObject({ as_of: '2026-03-21', rebuilds: after.rebuilds + 1 });
+  }, 300_000);
 });
