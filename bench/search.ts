@@ -22,6 +22,17 @@ export interface SearchBenchOptions {
   duration: number;
   warmup: number;
   reseed?: boolean;
+  /** Shape ids to run (default all). When absent, taken from `--only id,id` on the command line. */
+  only?: string[];
+}
+
+/** `--only a,b` or `--only=a,b` from the command line (run.ts parses it but passes it to the API bench only). */
+function onlyFromArgv(argv: readonly string[] = process.argv): string[] | undefined {
+  for (const [i, arg] of argv.entries()) {
+    if (arg === '--only' && argv[i + 1]) return argv[i + 1]!.split(',');
+    if (arg.startsWith('--only=')) return arg.slice('--only='.length).split(',');
+  }
+  return undefined;
 }
 
 interface Shape {
@@ -142,7 +153,12 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<void>
     datasets[0]!.url,
     `select u.username from users u join things t on t.owner_id = u.id and not t.hidden group by u.id order by count(*) desc limit 1`,
   );
-  const list = shapes(owner!.username);
+  const only = options.only ?? onlyFromArgv();
+  const list = shapes(owner!.username).filter((shape) => !only || only.includes(shape.id));
+  if (only) {
+    const unknown = only.filter((id) => !shapes(owner!.username).some((shape) => shape.id === id));
+    if (unknown.length > 0 || list.length === 0) throw new Error(`--only: unknown search shapes ${unknown.join(', ')}`);
+  }
 
   const servers: ServerHandle[] = [];
   const results: Record<string, Measured[]> = {};
