@@ -23,7 +23,9 @@
  * - `things.flattrs_count`, `flattrs_user_count`, `last_flattr_at` (`flattrs_counters_insert`): count, distinct
  *   users, newest flattr;
  * - `thing_flattr_days` (`flattrs_days_insert`): per thing and UTC day, count and sum of whole unixtimes;
- * - `things.lower_tags`, `search_text`, `search_vector` (`things_search_columns`): the trigger's own expressions.
+ * - `things.lower_tags`, `search_text`, `search_vector` (`things_search_columns`): the trigger's own expressions;
+ * - `search_window_base` (the sort windows' per-day base, whose staleness `flattrs_search_window_*` would have
+ *   flagged): emptied, and `search_window_state.as_of` set to null, so the first window-sorted search rebuilds it.
  *
  * Check queries then prove it: the counters and the day table equal aggregates of `flattrs`, the period matches
  * created_at, and on samples the real triggers (fired inside a rolled-back transaction) produce the same values.
@@ -331,6 +333,8 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
          select thing_id, (created_at at time zone 'UTC')::date, count(*), sum(floor(extract(epoch from created_at))::bigint)
          from flattrs group by 1, 2`,
       );
+      await client.query('delete from search_window_base');
+      await client.query('update search_window_state set as_of = null, base_generation = null where id = 1');
     });
 
     await step('sequences', async () => {
