@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config/config.js';
 import { sha256Hex } from '../src/services/tokens.js';
 import { createRateLimiter, type RateLimiter } from '../src/rate-limit/limiter.js';
 import { Readiness } from '../src/server/readiness.js';
+import { LOGIN_THROTTLE } from '../src/rate-limit/login-attempts.js';
 
 /** The shared Redis: never flushed; this file only touches keys under its own random prefix. */
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
@@ -106,6 +107,33 @@ describe('two server processes on one Redis', () => {
     const [onA, onB] = [(await get(a, '/rate_limit')).json(), (await get(b, '/rate_limit')).json()];
     expect(onA).toEqual(onB);
     expect(onA).toMatchObject({ hourly_limit: 12, remaining_hits: 0, current_hits: 12, reset_time_in_seconds: Number(refusedA.headers['x-ratelimit-reset']) });
+  });
+});
+
+describe('failed logins on two server processes with one Redis', () => {
+  const prefix = `flattr-test-${run}-logins`;
+  let a: ServerProcess;
+  let b: ServerProcess;
+
+  beforeAll(async () => {
+    const env = { REDIS_URL: SHARED_REDIS, RATE_LIMIT_KEY_PREFIX: prefix };
+    [a, b] = await Promise.all([server(env), server(env)]);
+  });
+
+  const wrongSecret = (target: ServerProcess) =>
+    request(target.baseUrl, '/oauth/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from('guessed-client:wrong').toString('base64')}` },
+      body: 'grant_type=authorization_code&code=nope',
+    });
+
+  it(`are counted together: ${LOGIN_THROTTLE.perAccount} failures spread over both, then both refuse`, async () => {
+    for (let i = 0; i < LOGIN_THROTTLE.perAccount; i++) expect((await wrongSecret(i % 2 ? a : b)).status).toBe(401);
+    const [refusedA, refusedB] = [await wrongSecret(a), await wrongSecret(b)];
+    expect([refusedA.status, refusedB.status]).toEqual([429, 429]);
+    expect(refusedA.json().error).toBe('invalid_client');
+    expect(Number(refusedB.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await shared.get(`${prefix}:login-account:client:guessed-client|127.0.0.1`)).toBe(String(LOGIN_THROTTLE.perAccount));
   });
 });
 

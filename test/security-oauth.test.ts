@@ -374,7 +374,7 @@ describe('brute force (src/rate-limit/login-attempts.ts)', () => {
   });
 
   it(`spraying many accounts from one address stops after ${LOGIN_THROTTLE.perAddress} failures (the limiter itself)`, async () => {
-    const limiter = new LoginAttemptLimiter({ perAccount: 3, perAddress: 10, windowSeconds: 60 });
+    const limiter = new LoginAttemptLimiter(null, { perAccount: 3, perAddress: 10, windowSeconds: 60 });
     for (let i = 0; i < 10; i++) {
       expect((await limiter.check('login', `user${i}`, '203.0.113.1')).allowed).toBe(true);
       await limiter.failed('login', `user${i}`, '203.0.113.1');

@@ -24,6 +24,13 @@ export interface RateLimiter {
   refund(counted: Counted, points?: number): Promise<BucketState>;
   /** The bucket, without counting. */
   peek(key: string): Promise<BucketState>;
+  /** Empties the bucket (a login that succeeded clears its failures). */
+  clear(key: string): Promise<void>;
+  /**
+   * Other buckets with their own limit and window, kept where this limiter keeps its own (in Redis, shared by every
+   * process, when REDIS_URL is set; with the same fallback), under keys of their own (`name`).
+   */
+  bucketsFor(limit: number, windowSeconds: number, name: string): RateLimiter;
   /** For readiness: `degraded` while Redis is configured but not used. */
   health(): ComponentReadiness;
   /** Resolves once Redis is usable, or after `timeoutMs` (then the limiter starts degraded). */
@@ -53,7 +60,9 @@ export class BucketLimiter implements RateLimiter {
     readonly limit: number,
     readonly windowSeconds: number,
     private readonly logger: Logger,
-    private readonly redis: { client: Redis; store: BucketStore } | null = null,
+    private readonly redis: { client: Redis; store: BucketStore; keyPrefix: string } | null = null,
+    /** Buckets made by bucketsFor share their parent's Redis connection and leave closing it to the parent. */
+    private readonly ownsClient = true,
   ) {
     this.fallback = new MemoryBucketStore(limit, windowSeconds);
     this.outage = redis && redis.client.status !== 'ready' ? { since: new Date(), reason: 'connecting to Redis', warned: false } : null;
@@ -127,6 +136,19 @@ export class BucketLimiter implements RateLimiter {
     return (await this.run((s) => s.peek(key))).value;
   }
 
+  async clear(key: string): Promise<void> {
+    await this.run(async (store) => {
+      const state = await store.peek(key);
+      if (state.current > 0) await store.refund(key, state.current);
+    });
+  }
+
+  bucketsFor(limit: number, windowSeconds: number, name: string): RateLimiter {
+    const redis = this.redis;
+    const shared = redis && { ...redis, store: new RedisBucketStore(redis.client, limit, windowSeconds, `${redis.keyPrefix}:${name}`) };
+    return new BucketLimiter(limit, windowSeconds, this.logger.child({ buckets: name }), shared, false);
+  }
+
   health(): ComponentReadiness {
     if (!this.redis) return { status: 'ok', store: 'memory' };
     if (!this.outage) return { status: 'ok', store: 'redis' };
@@ -158,6 +180,7 @@ export class BucketLimiter implements RateLimiter {
     const client = this.redis?.client;
     if (!client || this.closing) return;
     this.closing = true;
+    if (!this.ownsClient) return;
     try {
       if (client.status === 'ready') await client.quit();
     } catch {
@@ -189,5 +212,5 @@ export function createRateLimiter(
     connectionName: 'flattr-rate-limit',
   });
   const store = new RedisBucketStore(client, config.rateLimitPerHour, config.rateLimitWindowSeconds, config.rateLimitKeyPrefix);
-  return new BucketLimiter(config.rateLimitPerHour, config.rateLimitWindowSeconds, logger, { client, store });
+  return new BucketLimiter(config.rateLimitPerHour, config.rateLimitWindowSeconds, logger, { client, store, keyPrefix: config.rateLimitKeyPrefix });
 }

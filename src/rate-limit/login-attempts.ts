@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { MemoryBucketStore, type BucketStore } from './stores.js';
+import pino from 'pino';
+import { createMemoryRateLimiter, type RateLimiter } from './limiter.js';
 import { retryAfter } from './state.js';
 import { clientAddress } from './admission.js';
 
@@ -14,8 +15,9 @@ import { clientAddress } from './admission.js';
  *     window ends, even with the right password, so guessing one account from one address stops after a few tries;
  *   - per client address alone: `perAddress` failures over all accounts, against spraying many usernames.
  * A refused attempt is answered before any password is verified and is not counted itself. A success clears the
- * account's count (not the address's). The stores are per process (`MemoryBucketStore`): each replica of a deployment
- * counts its own failures, so the effective limit is the number of replicas times these.
+ * account's count (not the address's). The buckets live where the API rate limiter keeps its own (`bucketsFor`): with
+ * REDIS_URL in Redis, so every replica of a deployment counts the same failures (and, while Redis is down, each
+ * replica counts in its own memory, like the API limit).
  */
 
 export interface LoginThrottleLimits {
@@ -30,12 +32,16 @@ export const LOGIN_THROTTLE: LoginThrottleLimits = { perAccount: 10, perAddress:
 export type AttemptVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export class LoginAttemptLimiter {
-  private readonly accounts: BucketStore;
-  private readonly addresses: BucketStore;
+  private readonly accounts: RateLimiter;
+  private readonly addresses: RateLimiter;
 
-  constructor(readonly limits: LoginThrottleLimits = LOGIN_THROTTLE) {
-    this.accounts = new MemoryBucketStore(limits.perAccount, limits.windowSeconds);
-    this.addresses = new MemoryBucketStore(limits.perAddress, limits.windowSeconds);
+  constructor(
+    buckets: Pick<RateLimiter, 'bucketsFor'> | null,
+    readonly limits: LoginThrottleLimits = LOGIN_THROTTLE,
+  ) {
+    const store = buckets ?? createMemoryRateLimiter({ rateLimitPerHour: 1, rateLimitWindowSeconds: limits.windowSeconds }, pino({ level: 'silent' }));
+    this.accounts = store.bucketsFor(limits.perAccount, limits.windowSeconds, 'login-account');
+    this.addresses = store.bucketsFor(limits.perAddress, limits.windowSeconds, 'login-address');
   }
 
   private static accountKey(kind: string, name: string, address: string): string {
@@ -56,23 +62,22 @@ export class LoginAttemptLimiter {
   }
 
   async succeeded(kind: string, name: string, address: string): Promise<void> {
-    const key = LoginAttemptLimiter.accountKey(kind, name, address);
-    const state = await this.accounts.peek(key);
-    if (state.current > 0) await this.accounts.refund(key, state.current);
+    await this.accounts.clear(LoginAttemptLimiter.accountKey(kind, name, address));
   }
 }
 
 const limiters = new WeakMap<object, LoginAttemptLimiter>();
 
 /**
- * The limiter of one app instance: `owner` is the object the app's routers share (their AppDeps), so the website and
- * the OAuth endpoints count together, and every test app starts afresh.
+ * The limiter of one app instance: `deps` is the object the app's routers share (their AppDeps), so the website and
+ * the OAuth endpoints count together, every test app starts afresh, and the failures are kept where the app's rate
+ * limiter keeps its buckets: in Redis, shared by every replica, when REDIS_URL is set.
  */
-export function loginLimiterFor(owner: object): LoginAttemptLimiter {
-  let limiter = limiters.get(owner);
+export function loginLimiterFor(deps: { rateLimiter?: RateLimiter }): LoginAttemptLimiter {
+  let limiter = limiters.get(deps);
   if (!limiter) {
-    limiter = new LoginAttemptLimiter();
-    limiters.set(owner, limiter);
+    limiter = new LoginAttemptLimiter(deps.rateLimiter ?? null);
+    limiters.set(deps, limiter);
   }
   return limiter;
 }
