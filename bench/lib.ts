@@ -271,10 +271,15 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /**
- * Node flags our server runs with in production (`npm run start:prod`, the Dockerfile): see README, Operations.
- * Kept here in one place for the bench, which starts the server the same way.
+ * The node flags of `npm run start:prod` (what the Dockerfile runs too; test/deployment-files.test.ts checks they
+ * agree), so that the bench starts our server exactly as production does. README, "Production build and memory".
  */
-export const OUR_NODE_FLAGS: string[] = [];
+export const OUR_NODE_FLAGS: string[] = (() => {
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = scripts['start:prod']!.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/server/main.js') throw new Error(`unexpected start:prod script: ${scripts['start:prod']}`);
+  return words.slice(1, -1);
+})();
 
 /**
  * The real server as in production: the compiled output (`node dist/src/server/main.js`, what `npm run start:prod` and
@@ -284,7 +289,7 @@ export async function startOurServer(options: OurServerOptions): Promise<ServerH
   await ensureBuilt();
   return startProcess({
     name: 'ours',
-    label: 'ours (dist/src/server/main.js)',
+    label: `ours (node ${[...OUR_NODE_FLAGS, 'dist/src/server/main.js'].join(' ')})`,
     args: [...OUR_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/server/main.js'],
     env: {
       NODE_ENV: 'production',
