@@ -218,6 +218,59 @@ describe('CSRF', () => {
   });
 });
 
+describe('visitor sessions', () => {
+  const sessionRows = async () => Number((await app.orm.em.fork().getConnection().execute('select count(*)::int as n from web_sessions'))[0].n);
+
+  it('write nothing to the database: cookie-less clients can fetch the forms as often as they like', async () => {
+    const before = await sessionRows();
+    for (let i = 0; i < 25; i++) {
+      const res = await browser().get(i % 2 ? '/login' : '/signup');
+      expect(res.status).toBe(200);
+      expect(res.setCookies.some((c) => c.startsWith(`${SESSION_COOKIE}=`))).toBe(true);
+    }
+    expect(await sessionRows()).toBe(before);
+  });
+
+  it('keep their CSRF token for the life of the cookie, and a login then creates the one row', async () => {
+    const b = browser();
+    await b.get('/login');
+    const first = b.csrfToken;
+    await b.get('/signup');
+    expect(b.csrfToken).toBe(first);
+    const before = await sessionRows();
+    expect((await b.post('/login', { username: 'alice', password: PASSWORD, next: '/apps' })).status).toBe(303);
+    expect(await sessionRows()).toBe(before + 1);
+    expect(await isLoggedIn(b)).toBe(true);
+  });
+
+  it('are refused when the cookie is not genuine', async () => {
+    const b = browser();
+    await b.get('/login');
+    const [header, payload, signature] = b.cookie(SESSION_COOKIE)!.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    const forged = { ...claims, anon: 'chosen-by-the-attacker' };
+    b.setCookie(SESSION_COOKIE, `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`);
+    expect((await b.post('/login', { username: 'alice', password: PASSWORD })).status).toBe(403);
+  });
+
+  it('leave expired user sessions to be deleted, a batch at each login', async () => {
+    const em = app.orm.em.fork();
+    const alice = (await findUserByUsername(em, 'alice'))!;
+    await em
+      .getConnection()
+      .execute(
+        `insert into web_sessions (sid_hash, user_id, csrf_token, created_at, expires_at)
+         select md5(random()::text) || md5(random()::text), ?, 'x', ?::timestamptz - interval '40 days', ?::timestamptz - interval '10 days' from generate_series(1, 30)`,
+        [alice.id, app.clock.now(), app.clock.now()],
+      );
+    const expired = async () =>
+      Number((await app.orm.em.fork().getConnection().execute('select count(*)::int as n from web_sessions where expires_at <= ?', [app.clock.now()]))[0].n);
+    expect(await expired()).toBeGreaterThanOrEqual(30);
+    await loggedInBrowser(app.baseUrl, 'alice', PASSWORD);
+    expect(await expired()).toBe(0);
+  });
+});
+
 describe('logout', () => {
   it('requires the CSRF token, then ends the session', async () => {
     const b = await loggedInBrowser(app.baseUrl, 'alice', PASSWORD);

@@ -4,7 +4,7 @@ import { User } from './user.js';
 /**
  * A website session. The cookie carries only a signed random session id; this row holds who is logged in
  * and the CSRF token of the session's forms. Logging in replaces the row (no session fixation), logging
- * out deletes it. Anonymous visitors get a row too, so their signup and login forms carry a CSRF token.
+ * out deletes it. Visitors (not logged in) have no row: their session is the signed cookie alone (src/web/session.ts).
  */
 export const WebSession = defineEntity({
   name: 'WebSession',

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SignJWT, jwtVerify } from 'jose';
@@ -16,11 +16,21 @@ export interface SessionDeps {
   clock: Clock;
 }
 
+/**
+ * A logged-in session is a `web_sessions` row named by the cookie's `sid`. A visitor's (anonymous) session is only
+ * the signed cookie, holding a random `anon` id from which the CSRF token of its forms is derived (HMAC with the
+ * session key): showing a signup or login form to a cookie-less client, or a crawler, writes nothing to the
+ * database, so such requests cannot fill it.
+ */
 export interface Session {
-  id: number;
+  /** The `web_sessions` row; null for a visitor's session, which has none. */
+  id: number | null;
   user: UserEntity | null;
   csrfToken: string;
 }
+
+/** Expired rows are deleted a batch at a time whenever a session row is created, so the table stays bounded. */
+const EXPIRED_BATCH = 100;
 
 function cookieOptions(config: AppConfig, expires: Date) {
   return {
@@ -34,60 +44,81 @@ function cookieOptions(config: AppConfig, expires: Date) {
   };
 }
 
-/** The session named by the request's cookie, if the cookie is genuine and the session still exists. */
+/** The session named by the request's cookie, if the cookie is genuine and, for a user's session, its row exists. */
 export async function loadSession(ctx: Context, em: EntityManager, deps: SessionDeps): Promise<Session | null> {
   const cookie = ctx.cookies.get(SESSION_COOKIE);
   if (!cookie) return null;
   const { key } = await sessionKey(em, deps.clock);
-  let sid: unknown;
+  let payload: Record<string, unknown>;
   try {
-    const { payload } = await jwtVerify(cookie, key, { algorithms: ['HS256'], currentDate: deps.clock.now() });
-    sid = payload.sid;
+    ({ payload } = await jwtVerify(cookie, key, { algorithms: ['HS256'], currentDate: deps.clock.now() }));
   } catch {
     return null;
   }
-  if (typeof sid !== 'string') return null;
-  const row = await em.findOne(WebSession, { sidHash: sha256Hex(sid), expiresAt: { $gt: deps.clock.now() } }, { populate: ['user'] });
+  if (typeof payload.anon === 'string') return { id: null, user: null, csrfToken: visitorCsrfToken(key, payload.anon) };
+  if (typeof payload.sid !== 'string') return null;
+  const row = await em.findOne(WebSession, { sidHash: sha256Hex(payload.sid), expiresAt: { $gt: deps.clock.now() } }, { populate: ['user'] });
   if (!row) return null;
   return { id: row.id, user: (row.user as UserEntity | null) ?? null, csrfToken: row.csrfToken };
 }
 
-async function createSession(ctx: Context, em: EntityManager, deps: SessionDeps, user: UserEntity | null): Promise<Session> {
+function visitorCsrfToken(key: Uint8Array | KeyObject | CryptoKey, anon: string): string {
+  return createHmac('sha256', key as Uint8Array | KeyObject)
+    .update(`csrf:${anon}`)
+    .digest('base64url');
+}
+
+async function setSessionCookie(ctx: Context, em: EntityManager, deps: SessionDeps, claims: { sid: string } | { anon: string }, expiresAt: Date) {
+  const { kid, key } = await sessionKey(em, deps.clock);
+  const jwt = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', kid })
+    .setIssuedAt(Math.floor(deps.clock.now().getTime() / 1000))
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(key);
+  ctx.cookies.set(SESSION_COOKIE, jwt, cookieOptions(deps.config, expiresAt));
+  return key;
+}
+
+async function createUserSession(ctx: Context, em: EntityManager, deps: SessionDeps, user: UserEntity): Promise<Session> {
   const sid = randomBytes(32).toString('base64url');
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + SESSION_DAYS * 86_400_000);
+  await em
+    .getConnection()
+    .execute('delete from web_sessions where id in (select id from web_sessions where expires_at <= ? order by expires_at limit ?)', [now, EXPIRED_BATCH]);
   const row = em.create(WebSession, {
     sidHash: sha256Hex(sid),
-    user: user ? em.getReference(User, user.id) : null,
+    user: em.getReference(User, user.id),
     csrfToken: randomBytes(32).toString('base64url'),
     createdAt: now,
     expiresAt,
   });
   await em.flush();
-  const { kid, key } = await sessionKey(em, deps.clock);
-  const jwt = await new SignJWT({ sid })
-    .setProtectedHeader({ alg: 'HS256', kid })
-    .setIssuedAt(Math.floor(now.getTime() / 1000))
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key);
-  ctx.cookies.set(SESSION_COOKIE, jwt, cookieOptions(deps.config, expiresAt));
+  await setSessionCookie(ctx, em, deps, { sid }, expiresAt);
   return { id: row.id, user, csrfToken: row.csrfToken };
 }
 
-/** The current session, or a new anonymous one (so that forms shown to visitors carry a CSRF token). */
+async function createVisitorSession(ctx: Context, em: EntityManager, deps: SessionDeps): Promise<Session> {
+  const anon = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(deps.clock.now().getTime() + SESSION_DAYS * 86_400_000);
+  const key = await setSessionCookie(ctx, em, deps, { anon }, expiresAt);
+  return { id: null, user: null, csrfToken: visitorCsrfToken(key, anon) };
+}
+
+/** The current session, or a new visitor's one (so that forms shown to visitors carry a CSRF token). */
 export async function ensureSession(ctx: Context, em: EntityManager, deps: SessionDeps): Promise<Session> {
-  return (await loadSession(ctx, em, deps)) ?? createSession(ctx, em, deps, null);
+  return (await loadSession(ctx, em, deps)) ?? createVisitorSession(ctx, em, deps);
 }
 
 /** Logging in always replaces the session, so a session id planted before login is worthless (fixation). */
 export async function startUserSession(ctx: Context, em: EntityManager, deps: SessionDeps, user: UserEntity): Promise<Session> {
   await endSession(ctx, em, deps);
-  return createSession(ctx, em, deps, user);
+  return createUserSession(ctx, em, deps, user);
 }
 
 export async function endSession(ctx: Context, em: EntityManager, deps: SessionDeps): Promise<void> {
   const current = await loadSession(ctx, em, deps);
-  if (current) await em.nativeDelete(WebSession, { id: current.id });
+  if (current?.id != null) await em.nativeDelete(WebSession, { id: current.id });
   ctx.cookies.set(SESSION_COOKIE, '', { ...cookieOptions(deps.config, new Date(0)) });
 }
 
