@@ -35,6 +35,12 @@ async function acceptPost(ctx: Context, deps: AppDeps, endpoint: string) {
     sendOAuthError(ctx, deps.config.docsUrl, new OAuthError('invalid_request', `The ${endpoint} endpoint accepts only POST`));
     return null;
   }
+  // With REQUIRE_TLS, secrets sent over plain HTTP are refused before the body is read (RFC 6749 §3.2 requires
+  // TLS at this endpoint; the answer is the REST API's "Requires ssl", spec §6.5 step 2, in the OAuth error format).
+  if (deps.config.requireTls && !ctx.secure) {
+    sendOAuthError(ctx, deps.config.docsUrl, new OAuthError('invalid_request', 'Requires ssl'));
+    return null;
+  }
   // Step 2: the body (JSON or form, spec §4.2), with the query string under it (D17).
   const { params, failure } = await postParams(ctx);
   if (failure) {
