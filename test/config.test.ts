@@ -33,6 +33,7 @@ describe('configuration', () => {
       httpRequestTimeoutMs: 30000,
       statsCacheSeconds: 30,
       searchCountCacheSize: 10_000,
+      searchRelevanceCacheIds: 2_000_000,
       logFormat: 'json',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');

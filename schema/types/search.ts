@@ -5,6 +5,7 @@ import { ThingRef } from '../refs.js';
 import type { GraphQLContext } from '../context.js';
 import { prepareSearch, type PreparedSearch, type SearchCaller, type SearchSort } from '../../src/services/search/search.js';
 import { TagExpressionError } from '../../src/services/search/tag-expression.js';
+import { relevanceLevelCache } from '../../src/services/search/relevance-levels.js';
 import { lookupThing } from '../../src/services/lookup.js';
 import { DomainError } from '../../src/services/domain-error.js';
 
@@ -86,7 +87,7 @@ builder.queryFields((t) => ({
             },
             caller(ctx),
             ctx.clock.now(),
-            { countCacheSize: ctx.config.searchCountCacheSize },
+            { countCacheSize: ctx.config.searchCountCacheSize, relevanceLevels: relevanceLevelCache(ctx.config.searchRelevanceCacheIds) },
           );
         } catch (error) {
           throw toGraphQLError(error);

@@ -41,6 +41,8 @@ export interface AppConfig {
   statsCacheSeconds: number;
   /** SEARCH_COUNT_CACHE_SIZE: search counts (`total_items`) this process keeps per filter, exact while no thing changes (0: none). */
   searchCountCacheSize: number;
+  /** SEARCH_RELEVANCE_CACHE_IDS: thing ids this process keeps for the relevance levels of searches with terms (0: none). */
+  searchRelevanceCacheIds: number;
   /** LOG_FORMAT: `json` (one JSON object per line) or `pretty` (pino-pretty, for development). */
   logFormat: LogFormat;
 }
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     statsCacheSeconds: integer(env, 'STATS_CACHE_SECONDS', 30, 0, 3_600),
     searchCountCacheSize: integer(env, 'SEARCH_COUNT_CACHE_SIZE', 10_000, 0, 1_000_000),
+    searchRelevanceCacheIds: integer(env, 'SEARCH_RELEVANCE_CACHE_IDS', 2_000_000, 0, 100_000_000),
     logFormat,
   };
 }

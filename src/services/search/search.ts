@@ -6,6 +6,7 @@ import type { Page } from '../listings.js';
 import { parseTagExpression, type TagExpression } from './tag-expression.js';
 import { Sql, compileTagExpression, escapeLike, join, list, query, raw, sql } from './sql.js';
 import { searchCountCache } from './count-cache.js';
+import type { RelevanceLevelCache } from './relevance-levels.js';
 import type { WindowSort } from './windows.js';
 import { windowSortPage } from './window-sort.js';
 
@@ -60,6 +61,8 @@ export interface SearchCaller {
 export interface SearchOptions {
   /** Entries of the process's count cache (count-cache.ts) this search may use; 0 or absent: count every time. */
   countCacheSize?: number;
+  /** The relevance levels of a filter kept by this process (relevance-levels.ts); absent: score every match per page. */
+  relevanceLevels?: RelevanceLevelCache | null;
 }
 
 /** At most this many distinct query terms (each is a few SQL parameters). */
@@ -191,7 +194,11 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
   const pageIds = (p: Page): Promise<number[]> => {
     switch (sort) {
       case 'relevance':
-        return filters.terms.size === 0 ? orderedPage(p, BY_FLATTRS) : orderedPage(p, sql`${relevanceScore(filters)} desc, ${BY_FLATTRS}`, LOWER_FIELDS);
+        if (filters.terms.size === 0) return orderedPage(p, BY_FLATTRS);
+        if (options.relevanceLevels) {
+          return options.relevanceLevels.page(em, { where, score: relevanceScore(filters), lowerFields: LOWER_FIELDS, byFlattrs: BY_FLATTRS }, p);
+        }
+        return orderedPage(p, sql`${relevanceScore(filters)} desc, ${BY_FLATTRS}`, LOWER_FIELDS);
       case 'flattrs':
         return orderedPage(p, BY_FLATTRS);
       case 'text_rank':
