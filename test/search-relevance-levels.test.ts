@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -110,6 +110,15 @@ describe('relevance levels', () => {
     await db.query(`update things set flattrs_count = 100 where id = $1`, [thing.id]);
     expect(await viaLevels(cache, search, null, 0, 10)).toEqual([thing.id, other.id]);
     expect(await viaLevels(cache, search, null, 0, 10)).toEqual(await direct(search, null, 0, 10));
+  });
+
+  it('score a filter once when its first searches arrive together', async () => {
+    const cache = new RelevanceLevelCache();
+    const scorings = vi.spyOn(cache as unknown as { score: () => unknown }, 'score');
+    const search: ThingSearch = { sort: 'relevance', query: 'music' };
+    const pages = await Promise.all(Array.from({ length: 5 }, () => viaLevels(cache, search, null, 0, 5)));
+    expect(scorings).toHaveBeenCalledTimes(1);
+    expect(new Set(pages.map((p) => p.join()))).toEqual(new Set([(await direct(search, null, 0, 5)).join()]));
   });
 
   it('serve REST searches from the cache: a thing inserted behind the triggers is not seen until the generation moves', async () => {

@@ -15,6 +15,8 @@ import { query, sql, type Sql } from './sql.js';
  */
 export class SearchCountCache {
   private readonly entries = new Map<string, { generation: string; total: number }>();
+  /** Counts running now: concurrent first searches of a filter wait for one (when it may be shared). */
+  private readonly running = new Map<string, Promise<{ total: number; shareable: boolean }>>();
 
   async count(em: EntityManager, where: Sql, maxEntries: number): Promise<number> {
     if (maxEntries <= 0) return countNow(em, where);
@@ -28,6 +30,21 @@ export class SearchCountCache {
         return hit.total;
       }
     }
+    const running = this.running.get(key);
+    if (running) {
+      const shared = await running.catch(() => null);
+      if (shared?.shareable) return shared.total;
+    }
+    const counting = this.countAndKeep(em, where, key, maxEntries);
+    this.running.set(key, counting);
+    try {
+      return (await counting).total;
+    } finally {
+      if (this.running.get(key) === counting) this.running.delete(key);
+    }
+  }
+
+  private async countAndKeep(em: EntityManager, where: Sql, key: string, maxEntries: number): Promise<{ total: number; shareable: boolean }> {
     const [row] = await query<{ total: number; generation: string | null; clean: boolean }>(
       em,
       sql`select count(*)::int as total, (select generation::text from search_generation where id = 1) as generation,
@@ -39,7 +56,7 @@ export class SearchCountCache {
       this.entries.set(key, { generation, total });
       if (this.entries.size > maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
-    return total;
+    return { total, shareable: clean };
   }
 
   clear(): void {

@@ -48,6 +48,8 @@ export interface RelevanceQuery {
 
 export class RelevanceLevelCache {
   private readonly entries = new Map<string, Entry>();
+  /** Scorings running now, so that concurrent first searches of a filter wait for one instead of each scoring. */
+  private readonly running = new Map<string, Promise<{ levels: Level[]; shareable: boolean }>>();
   private storedIds = 0;
 
   constructor(
@@ -91,6 +93,21 @@ export class RelevanceLevelCache {
       }
       this.drop(key);
     }
+    const running = this.running.get(key);
+    if (running) {
+      const shared = await running.catch(() => null);
+      if (shared?.shareable) return shared.levels;
+    }
+    const scoring = this.score(em, q, key);
+    this.running.set(key, scoring);
+    try {
+      return (await scoring).levels;
+    } finally {
+      if (this.running.get(key) === scoring) this.running.delete(key);
+    }
+  }
+
+  private async score(em: EntityManager, q: RelevanceQuery, key: string): Promise<{ levels: Level[]; shareable: boolean }> {
     const rows = await query<{ score: number; size: number; ids: number[] | null; generation: string | null; clean: boolean }>(
       em,
       sql`select s.score, count(*)::int as size,
@@ -102,6 +119,8 @@ export class RelevanceLevelCache {
     );
     const levels = rows.map((r) => ({ score: r.score, size: r.size, ids: r.ids ? Int32Array.from(r.ids) : null }));
     const first = rows[0];
+    // A scoring inside a transaction that wrote may include its uncommitted things: used by that search only.
+    const shareable = first !== undefined && first.clean;
     // No match at all: nothing to read a generation from, and nothing worth keeping.
     if (first && first.clean && first.generation !== null) {
       const storedIds = levels.reduce((n, level) => n + (level.ids?.length ?? 0), 0);
@@ -111,7 +130,7 @@ export class RelevanceLevelCache {
         while (this.storedIds > this.maxIds) this.drop(this.entries.keys().next().value!);
       }
     }
-    return levels;
+    return { levels, shareable };
   }
 
   private drop(key: string): void {
