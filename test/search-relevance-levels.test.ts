@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
+import { prng } from './support/prng.js';
 import type { UserEntity } from '../src/entities/index.js';
 import { prepareSearch, type SearchCaller, type ThingSearch } from '../src/services/search/search.js';
 import { RelevanceLevelCache, clearRelevanceLevelCaches } from '../src/services/search/relevance-levels.js';
@@ -21,20 +22,6 @@ let owners: UserEntity[];
 
 const WORDS = ['music', 'video', 'musical', 'open', 'source', 'photo', 'art', 'sic', 'deo', 'travel'];
 const SEED = 20261129;
-
-function prng(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
-}
 
 const r = prng(SEED);
 const words = (n: number) => Array.from({ length: n }, () => (r.chance(0.2) ? r.pick(WORDS).toUpperCase() : r.pick(WORDS))).join(' ');
