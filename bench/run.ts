@@ -14,6 +14,7 @@ import path from 'node:path';
 import {
   RESULTS_DIR,
   dropBenchDatabases,
+  ensureBuilt,
   ensureDataset,
   ensureTokens,
   fmt,
@@ -90,6 +91,7 @@ async function apiBench(): Promise<void> {
   const profileDir = path.join(RESULTS_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   const servers: Partial<Record<ServerName, ServerHandle>> = {};
+  await ensureBuilt(); // before ourStart: the profile summary skips the server's start-up, not the build
   const ourStart = Date.now();
   let firstLoad = 0;
   try {

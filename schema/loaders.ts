@@ -55,18 +55,27 @@ function thingsWithOwnersStatement(em: EntityManager): JoinedStatement {
  * Things by id with their owners in one query, mapped into the request's identity map (the owners are then found
  * there by loadUsers). The statement text is built once from the metadata, so no query builder runs per request
  * (the builder was about a fifth of a `GET /things/:id`); unknown ids are skipped, the order is the database's.
+ * Rows become entities the way em.find makes them (`mapResult`, then the entity factory with `merge`), not through
+ * em.map, which goes on to em.merge: a validation of every property, a second snapshot of the entity's data and a
+ * cascade over its relations, a third of the mapping's cost, for data just read from the database.
  */
 export async function findThingsWithOwners(em: EntityManager, ids: readonly number[]): Promise<ThingEntity[]> {
   if (ids.length === 0) return [];
   const statement = thingsWithOwnersStatement(em);
   // Through the ORM's connection (logged like every other query; the ids are inlined as the ORM does).
   const rows = await em.getConnection().execute<Record<string, unknown>[]>(statement.text, [[...ids]], 'all', em.getTransactionContext());
+  const metadata = em.getMetadata();
+  const userMeta = metadata.get<UserEntity>(User.meta.className);
+  const thingMeta = metadata.get<ThingEntity>(Thing.meta.className);
+  const driver = em.getDriver();
+  const factory = em.getEntityFactory();
+  const asRead = { merge: true, refresh: true, convertCustomTypes: true } as const;
   return rows.map((row) => {
     const owner: Record<string, unknown> = {};
     for (const [alias, column] of statement.owners) owner[column] = row[alias];
-    em.map(User, owner as never);
+    factory.create(User, driver.mapResult(owner as never, userMeta)!, asRead);
     const thing: Record<string, unknown> = {};
     for (const [alias, column] of statement.things) thing[column] = row[alias];
-    return em.map(Thing, thing as never) as ThingEntity;
+    return factory.create(Thing, driver.mapResult(thing as never, thingMeta)!, asRead) as ThingEntity;
   });
 }
