@@ -36,6 +36,19 @@ describe('REQUIRE_TLS', () => {
     expect(res.json().error_description).toBe('Requires ssl');
   });
 
+  it('GraphQL: 401 with a GraphQL error, uncounted; served over TLS', async () => {
+    const query = (headers: Record<string, string> = {}) =>
+      request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ categories { id } }' }) });
+    const plain = await query();
+    expect(plain.status).toBe(401);
+    expect(plain.headers['www-authenticate']).toBe('Bearer realm="flattr", error="invalid_request"');
+    expect(plain.headers['x-ratelimit-current']).toBeUndefined();
+    expect(plain.json()).toEqual({ errors: [{ message: 'Requires ssl', extensions: { code: 'invalid_request' } }] });
+    const secure = await query(overTls);
+    expect(secure.status).toBe(200);
+    expect(secure.json().data.categories.length).toBeGreaterThan(0);
+  });
+
   it('OAuth token and revocation endpoints: 400 invalid_request "Requires ssl", before client authentication', async () => {
     for (const endpoint of ['/oauth/token', '/oauth/revoke']) {
       const res = await request(app.baseUrl, endpoint, {

@@ -117,6 +117,13 @@ export function createApp(deps: AppDeps): Koa {
       const em = orm.em.fork();
       // CORS preflights are not counted (as on REST, spec §7.3) and carry no token.
       if (ctx.method === 'OPTIONS') return serveGraphQL(yoga, ctx, { em, clock, config, viewer: null });
+      // REQUIRE_TLS as on REST (spec §6.5 step 2): refused before the token is looked at or counted.
+      if (config.requireTls && !ctx.secure) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_request"');
+        ctx.body = { errors: [{ message: 'Requires ssl', extensions: { code: 'invalid_request' } }] };
+        return;
+      }
       // Every other request counts against the caller's bucket, shared with REST (src/rate-limit/graphql.ts).
       const token = tokenFromAuthorization(ctx.get('Authorization') || undefined);
       const admission = await rateLimits.admit({
