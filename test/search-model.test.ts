@@ -6,6 +6,7 @@ import { request } from './support/http.js';
 import type { UserEntity } from '../src/entities/index.js';
 import { prepareSearch, type SearchCaller, type SearchSort, type ThingSearch } from '../src/services/search/search.js';
 import { evaluateTagExpression, parseTagExpression } from '../src/services/search/tag-expression.js';
+import { windowSortTuning } from '../src/services/search/window-sort.js';
 
 /**
  * The SQL search against a direct JavaScript transcription of spec §10 (filters, tag expressions, the sort
@@ -287,6 +288,19 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
   }, 120_000);
   afterAll(() => db?.end());
 
+  /** search_window_today holds exactly thing_flattr_days for the days ≥ as_of. */
+  const expectTodayRowsExact = async () => {
+    const { rows } = await db.query(
+      `select count(*)::int as diff from (
+         (select day, thing_id, flattrs, epoch_sum from search_window_today
+          except select day, thing_id, flattrs, epoch_sum from thing_flattr_days where day >= (select as_of from search_window_state))
+         union all
+         (select day, thing_id, flattrs, epoch_sum from thing_flattr_days where day >= (select as_of from search_window_state)
+          except select day, thing_id, flattrs, epoch_sum from search_window_today where day >= (select as_of from search_window_state))) x`,
+    );
+    expect(rows[0].diff).toBe(0);
+  };
+
   it('agree with the transcription at every instant, every page, with filters', async () => {
     let rebuilds = (await state()).rebuilds;
     for (const instant of INSTANTS) {
@@ -297,6 +311,18 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
       expect(s.base_generation).toBe(s.generation);
       expect(s.rebuilds - rebuilds).toBeLessThanOrEqual(1);
       rebuilds = s.rebuilds;
+      await expectTodayRowsExact();
+    }
+  }, 300_000);
+
+  it('agree when every list is read one row at a time (the threshold stops on its bound, in many rounds)', async () => {
+    const saved = { ...windowSortTuning };
+    windowSortTuning.firstDepth = () => 1;
+    windowSortTuning.growth = 2;
+    try {
+      for (const instant of [INSTANTS[0]!, INSTANTS[2]!, INSTANTS[3]!, INSTANTS[5]!]) await compareAll(instant, 'depth 1', 1);
+    } finally {
+      Object.assign(windowSortTuning, saved);
     }
   }, 300_000);
 
@@ -308,9 +334,10 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
     expect(before.as_of).toBe('2026-03-11');
     expect(before.base_generation).toBe(before.generation);
 
-    // A flattr of today does not touch the base.
+    // A flattr of today does not touch the base; the triggers add it to today's rows.
     await addFlattr(T - 60);
     expect((await state()).generation).toBe(before.generation);
+    await expectTodayRowsExact();
     // A flattr of the days the base holds invalidates it; the next search rebuilds, and agrees.
     await addFlattr(T - 3 * DAY);
     const bumped = await state();
@@ -331,6 +358,7 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
     flattrers = flattrers.filter((u) => u.id !== victim.id);
     const deleted = await state();
     expect(deleted.generation).toBe(rebuilt.generation + 1);
+    await expectTodayRowsExact();
     await compareAll(now, 'user deleted', 1);
     expect((await state()).rebuilds).toBe(rebuilt.rebuilds + 1);
   }, 300_000);

@@ -25,7 +25,8 @@
  * - `thing_flattr_days` (`flattrs_days_insert`): per thing and UTC day, count and sum of whole unixtimes;
  * - `things.lower_tags`, `search_text`, `search_vector` (`things_search_columns`): the trigger's own expressions;
  * - `search_window_base` (the sort windows' per-day base, whose staleness `flattrs_search_window_*` would have
- *   flagged): emptied, and `search_window_state.as_of` set to null, so the first window-sorted search rebuilds it;
+ *   flagged) and `search_window_today` (which those triggers keep): emptied, and `search_window_state.as_of` set
+ *   to null, so the first window-sorted search rebuilds both;
  * - `search_generation` (`things_search_generation_*`): moved once, so that search caches start afresh.
  *
  * Check queries then prove it: the counters and the day table equal aggregates of `flattrs`, the period matches
@@ -335,6 +336,7 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
          from flattrs group by 1, 2`,
       );
       await client.query('delete from search_window_base');
+      await client.query('delete from search_window_today');
       await client.query('update search_window_state set as_of = null, base_generation = null where id = 1');
       // Things were written with their triggers off: move the search generation, so that no server keeps
       // counts or relevance levels from before the load.

@@ -4,7 +4,7 @@ export { Thing, type ThingEntity } from './thing.js';
 export { Flattr, type FlattrEntity, periodOf, FLATTR_SOURCES } from './flattr.js';
 export { Subscription, type SubscriptionEntity } from './subscription.js';
 export { ThingFlattrDay, type ThingFlattrDayEntity } from './thing-flattr-day.js';
-export { SearchWindowBase, SearchWindowState, type SearchWindowBaseEntity, type SearchWindowStateEntity } from './search-window.js';
+export { SearchWindowBase, SearchWindowState, SearchWindowToday, type SearchWindowBaseEntity, type SearchWindowStateEntity, type SearchWindowTodayEntity } from './search-window.js';
 export { WebSession, type WebSessionEntity } from './web-session.js';
 export { ServerKey, type ServerKeyEntity } from './server-key.js';
 export { SearchGeneration, type SearchGenerationEntity } from './search-generation.js';
@@ -19,7 +19,7 @@ import { ThingFlattrDay } from './thing-flattr-day.js';
 import { OAuthClient, AuthorizationCode, AccessToken } from './oauth.js';
 import { WebSession } from './web-session.js';
 import { ServerKey } from './server-key.js';
-import { SearchWindowBase, SearchWindowState } from './search-window.js';
+import { SearchWindowBase, SearchWindowState, SearchWindowToday } from './search-window.js';
 import { SearchGeneration } from './search-generation.js';
 
-export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchWindowBase, SearchWindowState];
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchWindowBase, SearchWindowState, SearchWindowToday];

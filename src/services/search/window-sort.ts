@@ -6,27 +6,28 @@ import { BASE_DAYS, DAY, WINDOW_SECONDS, dayOf, isoDay, planWindow, type WindowP
 
 /**
  * The window sorts of spec §10.4 (`flattrs_month`, `flattrs_week`, `flattrs_day`, `trend`), exact to the second,
- * at a cost that does not grow with the number of things that had flattrs in the window ("hot" things).
+ * at a cost per page that grows neither with the number of things that had flattrs in the window nor with the
+ * day's flattrs.
  *
- * Key of a thing at T (day D, r = T − D·86400) = base + edges (windows.ts): the base, its flattrs of the whole
- * days [D − k + 1, D − 1], comes from `search_window_base` (built once per UTC day, Migration20261129040000SearchWindows);
- * the edges, about one day of flattrs, from `flattrs` through `flattrs_created_idx`. The top of the order is then:
+ * Key of a thing at T (day D, window of k days) = its whole days [D − k + 1, D − 1] + its flattrs in the partial
+ * oldest day D − k + today's flattrs up to T (windows.ts). Threshold algorithm over two lists, each ordered by an
+ * upper bound of its share (Migration20261129060000SearchWindowsLive):
  *
- * - every thing with an edge flattr ("edge things"), its exact key computed; and
- * - count windows: the first offset + limit other base rows in (n desc, flattrs desc, id desc) order, read from
- *   the base's n index joined to `things` (an incremental sort adds the tie-breakers), filtered by the search;
- * - trend: the base key of a non-edge thing is trend_hi − week_n·r ≤ trend_hi. The first offset + limit rows by
- *   trend_hi give N real keys; θ = the (offset + limit)-th best of those and the edge things' keys; a row with
- *   trend_hi < θ has a key < θ, below N others, so only rows with trend_hi ≥ θ can be on the page.
+ * - L1, static for the day: `search_window_base` (built once per UTC day, Migration20261129040000SearchWindows)
+ *   by month_hi / week_hi / day_hi / trend_hi, the whole days plus the full oldest day;
+ * - L2, live: `search_window_today` rows of day D (kept by the flattrs triggers) by flattrs (× 604800 for the
+ *   trend, each of today's flattrs adding at most 604800).
  *
- * Sorted by (key, [7-day flattrs for trend], flattrs, id) desc, the page is cut from that. When a page reaches
- * past the hot things (all of them are then in the candidates), the things with key 0 follow in
- * (flattrs, id) index order; only then is the number of hot things needed.
+ * Rounds read the first m matching rows of both lists, compute the exact key of every thing read, and stop
+ * when the (offset + limit)-th best full key exceeds h1 + h2 (the bounds at depth m, at least the key of any
+ * thing not read) or both lists are exhausted; m grows ×4 per round. The page is cut from the things read,
+ * sorted by (key, [7-day flattrs for trend], flattrs, id) desc. When it reaches past the things with key > 0
+ * (both lists exhausted), the things with key 0 follow in (flattrs, id) index order.
  *
- * State, base and edges are read in one REPEATABLE READ read-only snapshot. A search that finds the base built
- * for another day, or invalidated by a backdated flattr, rebuilds it first (`refreshWindowBase`); if it keeps
- * being invalidated (a stream of backdated writes), the search computes the base inside its own snapshot from
- * `thing_flattr_days` instead (exact, slower).
+ * State, base, today rows and flattrs are read in one REPEATABLE READ read-only snapshot. A search that finds the
+ * base built for another day, or invalidated by a backdated flattr, rebuilds it first (`refreshWindowBase`); if
+ * it keeps being invalidated (a stream of backdated writes), the search computes both lists inside its own
+ * snapshot from `thing_flattr_days` instead (exact, slower).
  */
 
 const WRITERS_LOCK = "hashtext('search_window:writers')";
@@ -36,14 +37,18 @@ const MAX_REBUILDS = 3;
 
 /** `select` of the base rows for day `day` from thing_flattr_days (the rebuild, and the fallback). */
 function baseSelect(day: number): Sql {
+  const from = isoDay(day - BASE_DAYS.monthHi);
   const monthFrom = isoDay(day - BASE_DAYS.month);
   const weekFrom = isoDay(day - BASE_DAYS.week);
+  const week8From = isoDay(day - BASE_DAYS.weekHi);
+  const dayFrom = isoDay(day - 1);
   const to = isoDay(day);
-  const weekN = sql`coalesce(sum(d.flattrs) filter (where d.day >= ${weekFrom}::date), 0)`;
-  const weekS = sql`coalesce(sum(d.epoch_sum) filter (where d.day >= ${weekFrom}::date), 0)`;
-  return sql`select d.thing_id, sum(d.flattrs)::int as month_n, ${weekN}::int as week_n, ${weekS}::bigint as week_s,
-    (${weekN}::bigint * ${WINDOW_SECONDS.trend - day * DAY}::bigint + ${weekS})::bigint as trend_hi
-    from thing_flattr_days d where d.day >= ${monthFrom}::date and d.day < ${to}::date group by d.thing_id`;
+  const sumSince = (column: string, since: string) => sql`coalesce(sum(d.${raw(column)}) filter (where d.day >= ${since}::date), 0)`;
+  return sql`select d.thing_id,
+    ${sumSince('flattrs', monthFrom)}::int as month_n, ${sumSince('flattrs', weekFrom)}::int as week_n, ${sumSince('epoch_sum', weekFrom)}::bigint as week_s,
+    (${sumSince('flattrs', week8From)}::bigint * ${WINDOW_SECONDS.trend - day * DAY}::bigint + ${sumSince('epoch_sum', week8From)})::bigint as trend_hi,
+    sum(d.flattrs)::int as month_hi, ${sumSince('flattrs', week8From)}::int as week_hi, ${sumSince('flattrs', dayFrom)}::int as day_hi
+    from thing_flattr_days d where d.day >= ${from}::date and d.day < ${to}::date group by d.thing_id`;
 }
 
 interface StateRow {
@@ -59,7 +64,7 @@ const isValid = (state: StateRow | undefined, day: number) => !!state && state.a
 
 /**
  * Makes `search_window_base` valid for the UTC day of `now` (the app clock's), rebuilding it when it is not.
- * Concurrent callers wait for one rebuild. Returns whether this call rebuilt. See the migration for the protocol.
+ * Concurrent callers wait for one rebuild. Returns whether this call rebuilt. See the migrations for the protocol.
  */
 export async function refreshWindowBase(em: EntityManager, now: Date): Promise<boolean> {
   const knex = em.getKnex();
@@ -68,7 +73,9 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
   const rows = async (trx: typeof knex, fragment: Sql) => ((await trx.raw(fragment.text, fragment.values as never[])) as { rows: StateRow[] }).rows;
   const [state] = await rows(knex, STATE);
   if (state?.as_of !== asOf) {
-    // txA: switch the day under the writers' lock, held exclusively only for this short transaction.
+    // txA: switch the day under the writers' lock, held exclusively only for this short transaction. The today
+    // rows of the days ≥ as_of are exact when the day moves forward; otherwise the trigger on the state row
+    // rebuilds them in this update, while no writer is between its reading of as_of and its commit.
     await knex.transaction(async (trx) => {
       await trx.raw(`select pg_advisory_xact_lock(${WRITERS_LOCK})`);
       await trx.raw('update search_window_state set as_of = ?::date, base_generation = null where id = 1 and as_of is distinct from ?::date', [asOf, asOf]);
@@ -80,10 +87,14 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
     const [current] = await rows(trx, STATE);
     if (!current || current.as_of !== asOf || current.generation === current.base_generation) return false;
     await trx.raw(`set local work_mem = '64MB'`);
+    // No writer touches the days before as_of any more.
+    await trx.raw('delete from search_window_today where day < ?::date', [asOf]);
     await trx.raw('delete from search_window_base');
-    const insert = sql`insert into search_window_base (thing_id, month_n, week_n, week_s, trend_hi) ${baseSelect(day)}`;
+    const insert = sql`insert into search_window_base (thing_id, month_n, week_n, week_s, trend_hi, month_hi, week_hi, day_hi) ${baseSelect(day)}`;
     await trx.raw(insert.text, insert.values as never[]);
     await trx.raw('update search_window_state set base_generation = ?::bigint, rebuilds = rebuilds + 1, built_at = ? where id = 1', [current.generation, now.toISOString()]);
+    // Both tables were rewritten: fresh statistics for the lists' plans.
+    await trx.raw('analyze search_window_base, search_window_today');
     return true;
   });
 }
@@ -94,18 +105,17 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
  */
 export async function windowSortPage(em: EntityManager, where: Sql, page: Page, sort: WindowSort, now: Date): Promise<number[]> {
   const plan = planWindow(now, WINDOW_SECONDS[sort]);
-  const run = (base: Sql | null) =>
-    em.transactional((tx) => pageIn(tx as EntityManager, where, page, sort, plan, base), { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
-  // The day window has no whole day: no base.
-  if (plan.days === 1) return run(null);
   for (let attempt = 0; ; attempt++) {
     const fallback = attempt >= MAX_REBUILDS;
     const result = await em.transactional(
       async (tx) => {
         const txEm = tx as EntityManager;
+        // The lists must be read in index order, never by scanning and sorting a day (the plan the planner would
+        // pick on stale statistics of a table rewritten daily), and no query here is worth compiling.
+        await query(txEm, raw(`select set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`));
         const [state] = await query<StateRow>(txEm, STATE);
-        if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'));
-        return fallback ? pageIn(txEm, where, page, sort, plan, sql`(${baseSelect(plan.day)})`) : null;
+        if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'));
+        return fallback ? pageIn(txEm, where, page, sort, plan, sql`(${baseSelect(plan.day)})`, raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)')) : null;
       },
       { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
     );
@@ -114,86 +124,126 @@ export async function windowSortPage(em: EntityManager, where: Sql, page: Page, 
   }
 }
 
-/** Flattrs per thing in the edges: thing_id, n, s (sum of unixtimes). */
-function edges(plan: WindowPlan): Sql {
-  const parts = plan.edges.map(
-    (range) => sql`select f.thing_id, floor(extract(epoch from f.created_at))::bigint as s from flattrs f
-      where f.created_at >= ${range.from.toISOString()}::timestamptz and f.created_at < ${range.to.toISOString()}::timestamptz`,
-  );
-  if (parts.length === 0) return raw('select null::int as thing_id, 0 as n, 0::bigint as s where false');
-  return sql`select u.thing_id, count(*)::int as n, sum(u.s)::bigint as s from (${join(parts, ' union all ')}) u group by u.thing_id`;
-}
+/** The static list's bound (a base column with an index) and the base's exact whole days, per sort. */
+const HI: Record<WindowSort, string> = { flattrs_month: 'month_hi', flattrs_week: 'week_hi', flattrs_day: 'day_hi', trend: 'trend_hi' };
+const PAST: Record<WindowSort, string | null> = { flattrs_month: 'month_n', flattrs_week: 'week_n', flattrs_day: null, trend: 'week_n' };
 
 const BY_FLATTRS = raw('t.flattrs_count desc, t.id desc');
 
-async function ids(em: EntityManager, fragment: Sql): Promise<number[]> {
-  return (await query<{ id: number }>(em, fragment)).map((r) => r.id);
+interface CandidateRow {
+  id: number;
+  n: number;
+  key: string;
+  fc: number;
+  c1: number;
+  h1: string | null;
+  c2: number;
+  h2: string | null;
+}
+
+interface Candidate {
+  id: number;
+  n: number;
+  key: number;
+  fc: number;
 }
 
 /**
- * One page in the current transaction. `base` is the base relation (`search_window_base`, or a subquery over
- * thing_flattr_days), null for the day window.
+ * Rows read from each list in the first round, for a page ending at position n, and the factor per further
+ * round. Tests lower them to make every page go through several rounds and stop on the bound.
  */
-async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSort, plan: WindowPlan, base: Sql | null): Promise<number[]> {
-  const n = page.offset + page.limit;
-  const e = sql`e as materialized (${edges(plan)})`;
-  // The base column of the window's count, and the exact key of edge things.
-  const column = raw(sort === 'flattrs_month' ? 'month_n' : 'week_n');
-  let hotList: Sql;
-  if (base === null) {
-    hotList = sql`with ${e}, c as (select t.id, e.n, t.flattrs_count as fc from e join things t on t.id = e.thing_id where ${where})
-      select c.id from c order by c.n desc, c.fc desc, c.id desc offset ${page.offset} limit ${page.limit}`;
-  } else if (sort !== 'trend') {
-    hotList = sql`with ${e}, c as (
-        select t.id, coalesce(b.${column}, 0) + e.n as n, t.flattrs_count as fc
-        from e join things t on t.id = e.thing_id left join ${base} b on b.thing_id = e.thing_id where ${where}
-        union all
-        (select t.id, b.${column}, t.flattrs_count from ${base} b join things t on t.id = b.thing_id
-         where b.${column} > 0 and b.thing_id not in (select e.thing_id from e) and ${where}
-         order by b.${column} desc, ${BY_FLATTRS} limit ${n}))
-      select c.id from c order by c.n desc, c.fc desc, c.id desc offset ${page.offset} limit ${page.limit}`;
-  } else {
-    const r = plan.secondOfDay;
-    const baseKey = sql`b.trend_hi - b.week_n::bigint * ${r}::bigint`;
-    hotList = sql`with ${e},
-      x as materialized (
-        select t.id, coalesce(b.week_n, 0) + e.n as n,
-          (coalesce(b.week_n, 0) + e.n)::bigint * ${WINDOW_SECONDS.trend - plan.now}::bigint + coalesce(b.week_s, 0) + e.s as key, t.flattrs_count as fc
-        from e join things t on t.id = e.thing_id left join ${base} b on b.thing_id = e.thing_id where ${where}),
-      top as materialized (
-        select t.id, b.week_n as n, ${baseKey} as key, t.flattrs_count as fc from ${base} b join things t on t.id = b.thing_id
-        where b.week_n > 0 and b.thing_id not in (select e.thing_id from e) and ${where}
-        order by b.trend_hi desc limit ${n}),
-      theta as (
-        select a.key from (select * from x union all select * from top) a
-        order by a.key desc, a.n desc, a.fc desc, a.id desc offset ${n - 1} limit 1),
-      more as (
-        select t.id, b.week_n as n, ${baseKey} as key, t.flattrs_count as fc from ${base} b join things t on t.id = b.thing_id
-        where b.trend_hi >= (select theta.key from theta) and b.week_n > 0 and b.thing_id not in (select e.thing_id from e) and ${where}),
-      c as (select * from x union all (select * from top union select * from more))
-      select c.id from c order by c.key desc, c.n desc, c.fc desc, c.id desc offset ${page.offset} limit ${page.limit}`;
-  }
-  const result = await ids(em, hotList);
-  if (result.length === page.limit) return result;
+export const windowSortTuning = { firstDepth: (n: number) => 2 * n + 32, growth: 4 };
 
-  // The page reaches past the hot things: all of them were candidates, so their number is offset + what this
-  // page got of them, unless it got none.
-  const hotColumn = sort === 'flattrs_month' ? raw('month_n') : raw('week_n');
-  const notHot = base === null ? raw('true') : sql`not exists (select 1 from ${base} b where b.thing_id = t.id and b.${hotColumn} > 0)`;
-  let hot = page.offset + result.length;
-  if (result.length === 0) {
-    const [row] = await query<{ hot: number }>(
+/** The base column telling whether the window's partially covered oldest day has flattrs (> its exact days). */
+const OLDEST: Record<WindowSort, string> = {
+  flattrs_month: 'b.month_hi > b.month_n',
+  flattrs_week: 'b.week_hi > b.week_n',
+  flattrs_day: 'b.day_hi > 0',
+  trend: 'b.week_hi > b.week_n',
+};
+
+/**
+ * One page in the current transaction, by the threshold algorithm. `base` is the static relation
+ * (`search_window_base`, or the same computed from thing_flattr_days), `today` the live one (flattrs per day and
+ * thing). Each round reads the first m rows matching `where` of both lists (L1: base rows by the sort's bound,
+ * L2: today's rows by flattrs), computes the exact key of each thing read, and stops when the
+ * (offset + limit)-th best key exceeds h1 + h2, the bounds at depth m (an unread thing's key is at most that),
+ * or when both lists are exhausted (then every thing with a key > 0 was read).
+ *
+ * Exact key: the base's whole days + its flattrs in the partial oldest day (read from `flattrs (thing_id,
+ * created_at)` only when the base says that day has any) + today's row − its flattrs after T (future-dated
+ * ones, read once for all things through `flattrs_created_idx`: none in production). The filter is a subquery
+ * per list row, and each candidate's rows are fetched by key in a `lateral (… limit 1)` (which the planner
+ * does not flatten into a join), so that the lists are read in index order and no table is scanned, whatever
+ * the planner's statistics of tables rewritten daily.
+ */
+async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSort, plan: WindowPlan, base: Sql, today: Sql): Promise<number[]> {
+  const n = page.offset + page.limit;
+  const trend = sort === 'trend';
+  const hi = raw(HI[sort]);
+  const past = PAST[sort];
+  const k = plan.days;
+  const at = (seconds: number) => new Date(seconds * 1000).toISOString();
+  const day = isoDay(plan.day);
+  const oldFrom = plan.now - k * DAY + 1;
+  const oldTo = (plan.day - k + 1) * DAY;
+  const epoch = raw('floor(extract(epoch from f.created_at))');
+  const oldest =
+    oldFrom < oldTo
+      ? sql`left join lateral (select count(*)::int as n, coalesce(sum(${epoch}), 0)::bigint as s from flattrs f
+          where ${raw(OLDEST[sort])} and f.thing_id = c.id and f.created_at >= ${at(oldFrom)}::timestamptz and f.created_at < ${at(oldTo)}::timestamptz) o on true`
+      : raw('cross join (select 0 as n, 0::bigint as s) o');
+  const count = sql`(${raw(past ? `coalesce(b.${past}, 0)` : '0')} + coalesce(o.n, 0) + coalesce(w.flattrs, 0) - coalesce(fut.n, 0))`;
+  const key = trend
+    ? sql`(${count}::bigint * ${WINDOW_SECONDS.trend - plan.now}::bigint + coalesce(b.week_s, 0) + coalesce(o.s, 0) + coalesce(w.epoch_sum, 0) - coalesce(fut.s, 0))`
+    : count;
+  const todayWeight = trend ? WINDOW_SECONDS.trend : 1;
+  const compare = (x: Candidate, y: Candidate) => y.key - x.key || (trend ? y.n - x.n : 0) || y.fc - x.fc || y.id - x.id;
+
+  let positives: Candidate[] = [];
+  let exhausted = false;
+  for (let m = windowSortTuning.firstDepth(n); ; m *= windowSortTuning.growth) {
+    const rows = await query<CandidateRow>(
       em,
-      sql`with ${e} select (select count(*) from e join things t on t.id = e.thing_id where ${where})::int
-        + ${base === null ? raw('0') : sql`(select count(*) from ${base} b join things t on t.id = b.thing_id
-            where b.${hotColumn} > 0 and b.thing_id not in (select e.thing_id from e) and ${where})::int`} as hot`,
+      sql`with l1 as materialized (select b.thing_id as id, b.${hi}::bigint as hi from ${base} b
+          where b.${hi} > 0 and (select ${where} from things t where t.id = b.thing_id) order by b.${hi} desc limit ${m}),
+        l2 as materialized (select w.thing_id as id, w.flattrs::bigint * ${todayWeight}::bigint as hi from ${today} w
+          where w.day = ${day}::date and (select ${where} from things t where t.id = w.thing_id) order by w.flattrs desc limit ${m}),
+        fut as materialized (select f.thing_id, count(*)::int as n, sum(${epoch})::bigint as s from flattrs f
+          where f.created_at >= ${at(plan.now + 1)}::timestamptz and f.created_at < ${at((plan.day + 1) * DAY)}::timestamptz group by f.thing_id),
+        c as materialized (select l1.id from l1 union select l2.id from l2)
+        select c.id, ${count}::int as n, ${key}::text as key, (select t.flattrs_count from things t where t.id = c.id) as fc,
+          (select count(*) from l1)::int as c1, (select min(l1.hi) from l1)::text as h1,
+          (select count(*) from l2)::int as c2, (select min(l2.hi) from l2)::text as h2
+        from c left join lateral (select b.* from ${base} b where b.thing_id = c.id limit 1) b on true
+          left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${day}::date and w.thing_id = c.id limit 1) w on true
+          left join lateral (select fut.n, fut.s from fut where fut.thing_id = c.id limit 1) fut on true
+          ${oldest}`,
     );
-    hot = row!.hot;
+    positives = rows
+      .map((r) => ({ id: r.id, n: r.n, key: Number(r.key), fc: r.fc }))
+      .filter((c) => c.key > 0)
+      .sort(compare);
+    const first = rows[0];
+    const h1 = first && first.c1 === m ? Number(first.h1) : 0;
+    const h2 = first && first.c2 === m ? Number(first.h2) : 0;
+    if (h1 === 0 && h2 === 0) {
+      exhausted = true;
+      break;
+    }
+    if (positives.length >= n && positives[n - 1]!.key > h1 + h2) break;
   }
-  const rest = await ids(
+  const head = positives.slice(page.offset, n).map((c) => c.id);
+  if (head.length === page.limit || !exhausted) return head;
+
+  // The page reaches past the things with a key > 0, all of which were read: the things with key 0 follow in
+  // (flattrs, id) order.
+  const hot = positives.length;
+  await query(em, raw(`select set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true)`));
+  const rest = await query<{ id: number }>(
     em,
-    sql`with ${e} select t.id from things t where ${where} and t.id not in (select e.thing_id from e) and ${notHot}
-      order by ${BY_FLATTRS} offset ${Math.max(0, page.offset - hot)} limit ${page.limit - result.length}`,
+    sql`select t.id from things t where ${where} and t.id <> all(${`{${positives.map((c) => c.id).join(',')}}`}::int[])
+      order by ${BY_FLATTRS} offset ${Math.max(0, page.offset - hot)} limit ${page.limit - head.length}`,
   );
-  return [...result, ...rest];
+  return [...head, ...rest.map((r) => r.id)];
 }

@@ -8,9 +8,9 @@
  *
  * - the base: the k − 1 whole days [D − k + 1, D − 1], the same for every T of day D, precomputed per thing in
  *   `search_window_base` (window-sort.ts);
- * - the edges, straight from `flattrs` through its `created_at` index: the end of day D − k,
- *   [T − W + 1, (D − k + 1)·86400), and the start of day D, [D·86400, T + 1). Together they span exactly
- *   86 400 s, whatever the window, so a query reads about one day of flattrs.
+ * - the edges: the end of day D − k, [T − W + 1, (D − k + 1)·86400), and the start of day D,
+ *   [D·86400, T + 1). Together they span exactly 86 400 s, whatever the window. window-sort.ts reads them from
+ *   `flattrs` only for the few candidate things of a page, through `flattrs (thing_id, created_at)`.
  *
  * For k = 1 the base is empty and the edges are the whole window. At the last second of a day
  * (T = (D+1)·86400 − 1) the first edge is empty and the second is all of day D; at midnight (T = D·86400) the
@@ -21,8 +21,11 @@ export const DAY = 86_400;
 export const WINDOW_SECONDS = { flattrs_month: 2_592_000, flattrs_week: 604_800, flattrs_day: 86_400, trend: 604_800 } as const;
 export type WindowSort = keyof typeof WINDOW_SECONDS;
 
-/** Whole days of the longest window kept in the base: [D − 29, D − 1] for the month, [D − 6, D − 1] for the week. */
-export const BASE_DAYS = { month: 29, week: 6 } as const;
+/**
+ * Days back from D kept in the base: the whole days [D − 29, D − 1] (month) and [D − 6, D − 1] (week), and the
+ * upper bounds, which add the partially covered oldest day: [D − 30, D − 1] (month), [D − 7, D − 1] (week, trend).
+ */
+export const BASE_DAYS = { month: 29, week: 6, monthHi: 30, weekHi: 7 } as const;
 
 export interface WindowPlan {
   /** T: now in unixtime. */
