@@ -272,7 +272,10 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
     }
   };
 
+  const savedTuning = { ...windowSortTuning };
   beforeAll(async () => {
+    // Here every filter goes through the two lists (at this size all would be ordered whole otherwise).
+    windowSortTuning.smallFilter = 0;
     db = new pg.Client({ connectionString: app.databaseUrl });
     await db.connect();
     for (let i = 0; i < 12; i++) flattrers.push(await fx.user());
@@ -286,7 +289,10 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
       for (const point of points) await addFlattr(point);
     }
   }, 120_000);
-  afterAll(() => db?.end());
+  afterAll(async () => {
+    Object.assign(windowSortTuning, savedTuning);
+    await db?.end();
+  });
 
   /** search_window_today holds exactly thing_flattr_days for the days ≥ as_of. */
   const expectTodayRowsExact = async () => {
@@ -321,6 +327,16 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
     windowSortTuning.growth = 2;
     try {
       for (const instant of [INSTANTS[0]!, INSTANTS[2]!, INSTANTS[3]!, INSTANTS[5]!]) await compareAll(instant, 'depth 1', 1);
+    } finally {
+      Object.assign(windowSortTuning, saved);
+    }
+  }, 300_000);
+
+  it('agree when the filter is small enough to be ordered whole, without the lists', async () => {
+    const saved = { ...windowSortTuning };
+    windowSortTuning.smallFilter = 1000;
+    try {
+      for (const instant of [INSTANTS[0]!, INSTANTS[2]!, INSTANTS[4]!]) await compareAll(instant, 'small filter', 1);
     } finally {
       Object.assign(windowSortTuning, saved);
     }

@@ -112,7 +112,7 @@ export async function windowSortPage(em: EntityManager, where: Sql, page: Page, 
         const txEm = tx as EntityManager;
         // The lists must be read in index order, never by scanning and sorting a day (the plan the planner would
         // pick on stale statistics of a table rewritten daily), and no query here is worth compiling.
-        await query(txEm, raw(`select set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`));
+        await query(txEm, raw(`select set_config('jit', 'off', true)`));
         const [state] = await query<StateRow>(txEm, STATE);
         if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'));
         return fallback ? pageIn(txEm, where, page, sort, plan, sql`(${baseSelect(plan.day)})`, raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)')) : null;
@@ -150,9 +150,10 @@ interface Candidate {
 
 /**
  * Rows read from each list in the first round, for a page ending at position n, and the factor per further
- * round. Tests lower them to make every page go through several rounds and stop on the bound.
+ * round; filters with fewer matches than `smallFilter` are ordered whole, without the lists. Tests change them
+ * to make pages go through several rounds and stop on the bound, or through either path.
  */
-export const windowSortTuning = { firstDepth: (n: number) => 2 * n + 32, growth: 4 };
+export const windowSortTuning = { firstDepth: (n: number) => 2 * n + 32, growth: 4, smallFilter: 1000 };
 
 /** The base column telling whether the window's partially covered oldest day has flattrs (> its exact days). */
 const OLDEST: Record<WindowSort, string> = {
@@ -200,6 +201,32 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
   const todayWeight = trend ? WINDOW_SECONDS.trend : 1;
   const compare = (x: Candidate, y: Candidate) => y.key - x.key || (trend ? y.n - x.n : 0) || y.fc - x.fc || y.id - x.id;
 
+  const fut = sql`fut as materialized (select f.thing_id, count(*)::int as n, sum(${epoch})::bigint as s from flattrs f
+          where f.created_at >= ${at(plan.now + 1)}::timestamptz and f.created_at < ${at((plan.day + 1) * DAY)}::timestamptz group by f.thing_id)`;
+  const exact = sql`c.id, ${count}::int as n, ${key}::text as key, (select t.flattrs_count from things t where t.id = c.id) as fc`;
+  const lookups = sql`left join lateral (select b.* from ${base} b where b.thing_id = c.id limit 1) b on true
+          left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${day}::date and w.thing_id = c.id limit 1) w on true
+          left join lateral (select fut.n, fut.s from fut where fut.thing_id = c.id limit 1) fut on true
+          ${oldest}`;
+  const toCandidate = (r: CandidateRow): Candidate => ({ id: r.id, n: r.n, key: Number(r.key), fc: r.fc });
+
+  // A selective filter (fewer than SMALL_FILTER matches, found through its own indexes): every match is a
+  // candidate, and the whole order, key-0 tail included, is sorted here.
+  const small = await query<CandidateRow>(
+    em,
+    sql`with c as materialized (select t.id from things t where ${where} limit ${windowSortTuning.smallFilter}), ${fut}
+      select ${exact} from c ${lookups}`,
+  );
+  if (small.length < windowSortTuning.smallFilter) {
+    const all = small.map(toCandidate);
+    const hotOnes = all.filter((c) => c.key > 0).sort(compare);
+    const cold = all.filter((c) => c.key <= 0).sort((x, y) => y.fc - x.fc || y.id - x.id);
+    return [...hotOnes, ...cold].slice(page.offset, n).map((c) => c.id);
+  }
+
+  // The lists must be read in index order, never by scanning and sorting a day of rows (the plan the planner
+  // would pick on stale statistics of tables rewritten daily).
+  await query(em, raw(`select set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`));
   let positives: Candidate[] = [];
   let exhausted = false;
   for (let m = windowSortTuning.firstDepth(n); ; m *= windowSortTuning.growth) {
@@ -209,19 +236,15 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
           where b.${hi} > 0 and (select ${where} from things t where t.id = b.thing_id) order by b.${hi} desc limit ${m}),
         l2 as materialized (select w.thing_id as id, w.flattrs::bigint * ${todayWeight}::bigint as hi from ${today} w
           where w.day = ${day}::date and (select ${where} from things t where t.id = w.thing_id) order by w.flattrs desc limit ${m}),
-        fut as materialized (select f.thing_id, count(*)::int as n, sum(${epoch})::bigint as s from flattrs f
-          where f.created_at >= ${at(plan.now + 1)}::timestamptz and f.created_at < ${at((plan.day + 1) * DAY)}::timestamptz group by f.thing_id),
+        ${fut},
         c as materialized (select l1.id from l1 union select l2.id from l2)
-        select c.id, ${count}::int as n, ${key}::text as key, (select t.flattrs_count from things t where t.id = c.id) as fc,
+        select ${exact},
           (select count(*) from l1)::int as c1, (select min(l1.hi) from l1)::text as h1,
           (select count(*) from l2)::int as c2, (select min(l2.hi) from l2)::text as h2
-        from c left join lateral (select b.* from ${base} b where b.thing_id = c.id limit 1) b on true
-          left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${day}::date and w.thing_id = c.id limit 1) w on true
-          left join lateral (select fut.n, fut.s from fut where fut.thing_id = c.id limit 1) fut on true
-          ${oldest}`,
+        from c ${lookups}`,
     );
     positives = rows
-      .map((r) => ({ id: r.id, n: r.n, key: Number(r.key), fc: r.fc }))
+      .map(toCandidate)
       .filter((c) => c.key > 0)
       .sort(compare);
     const first = rows[0];
