@@ -212,12 +212,12 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
 
   // A selective filter (fewer than SMALL_FILTER matches, found through its own indexes): every match is a
   // candidate, and the whole order, key-0 tail included, is sorted here.
-  const small = await query<CandidateRow>(
+  const [matches] = await query<{ n: number }>(
     em,
-    sql`with c as materialized (select t.id from things t where ${where} limit ${windowSortTuning.smallFilter}), ${fut}
-      select ${exact} from c ${lookups}`,
+    sql`select count(*)::int as n from (select 1 from things t where ${where} limit ${windowSortTuning.smallFilter}) s`,
   );
-  if (small.length < windowSortTuning.smallFilter) {
+  if (matches!.n < windowSortTuning.smallFilter) {
+    const small = await query<CandidateRow>(em, sql`with c as materialized (select t.id from things t where ${where}), ${fut} select ${exact} from c ${lookups}`);
     const all = small.map(toCandidate);
     const hotOnes = all.filter((c) => c.key > 0).sort(compare);
     const cold = all.filter((c) => c.key <= 0).sort((x, y) => y.fc - x.fc || y.id - x.id);
