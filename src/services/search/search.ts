@@ -23,11 +23,16 @@ import { windowSortPage } from './window-sort.js';
  *
  * Sorts (§10.4, D66) at the injected clock's now, never SQL now():
  * - `relevance`: the score of §10.4 over the filtered rows, then flattrs, id; without query terms every score
- *   is 0 and the order is the `(flattrs_count, id)` index.
+ *   is 0 and the order is the `(flattrs_count, id)` index. With terms, the GraphQL/REST resolver passes the
+ *   process's relevance levels (relevance-levels.ts): the matches grouped by score, kept per filter and
+ *   `search_generation`, read group by group in live (flattrs, id) order.
  * - `flattrs`: the `(flattrs_count, id)` index.
- * - `flattrs_month|week|day`, `trend` (window-sort.ts): the whole days of the window from `search_window_base`
- *   (built once per UTC day), the edges from `flattrs` (windows.ts); the top of the order from the base's key
- *   indexes and the things with edge flattrs. Things with key 0 follow in `(flattrs_count, id)` index order.
+ * - `flattrs_month|week|day`, `trend` (window-sort.ts): a threshold algorithm over two lists ordered by upper
+ *   bounds of the key — `search_window_base` (whole days and the full oldest day, built once per UTC day) and
+ *   `search_window_today` (today's flattrs, kept by the flattrs triggers) — with exact keys computed only for the
+ *   things read. Things with key 0 follow in `(flattrs_count, id)` index order.
+ *
+ * `total_items` comes from the process's count cache (count-cache.ts), exact per `search_generation`.
  * - `text_rank` (GraphQL only): `ts_rank_cd` of the `textSearch` query on `search_vector`, then flattrs, id.
  */
 
