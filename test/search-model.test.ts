@@ -3,6 +3,7 @@ import pg from 'pg';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
+import { prng } from './support/prng.js';
 import type { UserEntity } from '../src/entities/index.js';
 import { prepareSearch, type SearchCaller, type SearchSort, type ThingSearch } from '../src/services/search/search.js';
 import { evaluateTagExpression, parseTagExpression } from '../src/services/search/tag-expression.js';
@@ -26,20 +27,6 @@ interface ModelThing {
   hidden: boolean;
 }
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
-}
 
 const SEED = 20261129;
 const WORDS = ['ruby', 'Rails', 'gem', 'photo', 'Photos', 'jazz', 'Kite', 'travel', 'GAME', 'games', 'news', 'code'];
