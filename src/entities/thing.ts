@@ -44,7 +44,7 @@ export const Thing = defineEntity({
     { name: 'things_search_vector_idx', expression: 'create index "things_search_vector_idx" on "things" using gin ("search_vector")' },
     { name: 'things_url_prefix_idx', expression: 'create index "things_url_prefix_idx" on "things" ("url" varchar_pattern_ops)' },
     { name: 'things_flattrs_count_id_idx', properties: ['flattrsCount', 'id'] },
-    { name: 'things_language_idx', properties: ['language'] },
+    { name: 'things_language_category_flattrs_idx', properties: ['language', 'category', 'flattrsCount', 'id'] },
     { name: 'things_category_idx', properties: ['category'] },
     // New things per period (the `stats` graph, src/services/stats.ts).
     { name: 'things_created_at_idx', properties: ['createdAt'] },
