@@ -2,13 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabaseIfMissing, seedScale } from '../src/cli/seed-scale.js';
 import type { LoadRequest, LoadResult, LoadSpec } from './load.js';
+import { findFreePort } from '../src/db/free-port.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -153,16 +153,7 @@ export async function ensureTokens(url: string, count: number): Promise<Map<numb
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = (): Promise<number> => findFreePort();
 
 export interface ServerHandle {
   name: string;
