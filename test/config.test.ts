@@ -34,6 +34,8 @@ describe('configuration', () => {
       statsCacheSeconds: 30,
       searchCountCacheSize: 10_000,
       searchRelevanceCacheIds: 2_000_000,
+      eventLoopStallMs: 1000,
+      eventLoopStallHoldSeconds: 30,
       logFormat: 'json',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
@@ -51,6 +53,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'maybe' })).toThrow('TRUST_PROXY must be true or false, got "maybe"');
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow('DATABASE_URL must be a postgres:// URL');
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+    expect(() => loadConfig({ EVENT_LOOP_STALL_MS: '5' })).toThrow('EVENT_LOOP_STALL_MS must be 0 (off) or between 20 and 600000, got 5');
+    expect(() => loadConfig({ EVENT_LOOP_STALL_MS: 'soon' })).toThrow('EVENT_LOOP_STALL_MS must be a whole number, got "soon"');
+    expect(() => loadConfig({ EVENT_LOOP_STALL_HOLD_SECONDS: '0' })).toThrow('EVENT_LOOP_STALL_HOLD_SECONDS must be between 1 and 86400, got 0');
+    expect(loadConfig({ EVENT_LOOP_STALL_MS: '0', EVENT_LOOP_STALL_HOLD_SECONDS: '5' })).toMatchObject({ eventLoopStallMs: 0, eventLoopStallHoldSeconds: 5 });
   });
 });
 

@@ -7,7 +7,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConfig } from '../src/config/config.js';
 import { ManualClock } from '../src/config/clock.js';
 import { openDatabase } from '../src/db/database.js';
-import { createApp } from '../src/server/app.js';
+import { closeApp, createApp } from '../src/server/app.js';
 import { Readiness } from '../src/server/readiness.js';
 import { createRateLimiter } from '../src/rate-limit/limiter.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -45,6 +45,7 @@ async function startApp(env: Record<string, string> = {}): Promise<OpsApp> {
     database,
     readiness,
     async close() {
+      closeApp(app);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rateLimiter.close();
@@ -91,7 +92,7 @@ describe('GET /healthz', () => {
 });
 
 describe('GET /readyz', () => {
-  it('names each check: database and migrations (no redis check without REDIS_URL)', async () => {
+  it('names each check: database, migrations and the event loop (no redis check without REDIS_URL)', async () => {
     const app = await startApp();
     const res = await request(app.baseUrl, '/readyz');
     expect(res.status).toBe(200);
@@ -102,8 +103,17 @@ describe('GET /readyz', () => {
       checks: {
         database: { status: 'ok', ms: expect.any(Number) },
         migrations: { status: 'ok', pending: [] },
+        // The stall guard (test/ops-event-loop.test.ts), with its defaults.
+        eventLoop: { status: 'ok', boundMs: 1000, holdSeconds: 30, ...(res.json().checks.eventLoop.p99Ms === undefined ? {} : { p99Ms: expect.any(Number) }) },
       },
     });
+  });
+
+  it('has no eventLoop check with EVENT_LOOP_STALL_MS=0 (the guard off)', async () => {
+    const app = await startApp({ EVENT_LOOP_STALL_MS: '0' });
+    const res = await request(app.baseUrl, '/readyz');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json().checks).sort()).toEqual(['database', 'migrations']);
   });
 
   it('reports Redis when REDIS_URL is set: degraded (still ready) while it is unreachable; ?strict=1 makes that a 503', async () => {

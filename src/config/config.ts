@@ -43,6 +43,10 @@ export interface AppConfig {
   searchCountCacheSize: number;
   /** SEARCH_RELEVANCE_CACHE_IDS: thing ids this process keeps for the relevance levels of searches with terms (0: none). */
   searchRelevanceCacheIds: number;
+  /** EVENT_LOOP_STALL_MS: an event-loop delay above this is a stall, which /readyz reports (0: the guard is off). */
+  eventLoopStallMs: number;
+  /** EVENT_LOOP_STALL_HOLD_SECONDS: how long after a stall /readyz answers 503. */
+  eventLoopStallHoldSeconds: number;
   /** LOG_FORMAT: `json` (one JSON object per line) or `pretty` (pino-pretty, for development). */
   logFormat: LogFormat;
 }
@@ -92,7 +96,9 @@ function baseUrl(env: Env, name: string, fallback: string): string {
     throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
   }
   // Spec §1.1: a trailing slash is removed when the configuration is loaded.
-  return raw.replace(/\/+$/, '');
+  let end = raw.length;
+  while (end > 0 && raw[end - 1] === '/') end--;
+  return raw.slice(0, end);
 }
 
 function databaseUrl(env: Env, name: string): string | null {
@@ -120,6 +126,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
     throw new ConfigError('METRICS_TOKEN must be 16 to 256 printable ASCII characters without spaces');
   }
+  const eventLoopStallMs = integer(env, 'EVENT_LOOP_STALL_MS', 1_000, 0, 600_000);
+  if (eventLoopStallMs > 0 && eventLoopStallMs < 20) throw new ConfigError(`EVENT_LOOP_STALL_MS must be 0 (off) or between 20 and 600000, got ${eventLoopStallMs}`);
   return {
     port,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -149,6 +157,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     statsCacheSeconds: integer(env, 'STATS_CACHE_SECONDS', 30, 0, 3_600),
     searchCountCacheSize: integer(env, 'SEARCH_COUNT_CACHE_SIZE', 10_000, 0, 1_000_000),
     searchRelevanceCacheIds: integer(env, 'SEARCH_RELEVANCE_CACHE_IDS', 2_000_000, 0, 100_000_000),
+    eventLoopStallMs,
+    eventLoopStallHoldSeconds: integer(env, 'EVENT_LOOP_STALL_HOLD_SECONDS', 30, 1, 86_400),
     logFormat,
   };
 }

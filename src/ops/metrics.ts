@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /**
  * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
@@ -50,7 +51,7 @@ export interface AppMetrics {
 /** HTTP methods outside this list are reported as `OTHER` (any string can be sent as a method). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createMetrics(orm: MikroORM): AppMetrics {
+export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMonitor | null } = {}): AppMetrics {
   const registry = new Registry();
   const requests = new Counter({
     name: 'flattr_http_requests_total',
@@ -116,6 +117,8 @@ export function createMetrics(orm: MikroORM): AppMetrics {
     },
   });
 
+  if (options.eventLoop) registerEventLoopMetrics(registry, options.eventLoop);
+
   const operationNames = new Set<string>();
   const operationLabel = (name: string | null | undefined): string => {
     if (!name) return 'anonymous';
@@ -146,6 +149,56 @@ export function createMetrics(orm: MikroORM): AppMetrics {
       return { contentType: registry.contentType, body: `${own}\n${process}` };
     },
   };
+}
+
+/** The stall guard's figures (src/ops/event-loop-monitor.ts), read at each scrape. */
+function registerEventLoopMetrics(registry: Registry, monitor: EventLoopMonitor): void {
+  new Gauge({
+    name: 'flattr_event_loop_delay_seconds',
+    help: 'Event-loop delay (perf_hooks.monitorEventLoopDelay) over the last 10 s window: stat p50, p99 or max.',
+    labelNames: ['stat'] as const,
+    registers: [registry],
+    collect() {
+      const delay = monitor.delay();
+      this.set({ stat: 'p50' }, (delay?.p50Ms ?? 0) / 1000);
+      this.set({ stat: 'p99' }, (delay?.p99Ms ?? 0) / 1000);
+      this.set({ stat: 'max' }, (delay?.maxMs ?? 0) / 1000);
+    },
+  });
+  let counted = 0;
+  new Counter({
+    name: 'flattr_event_loop_stalls_total',
+    help: 'Times the event loop was held longer than EVENT_LOOP_STALL_MS (each makes /readyz answer 503 for EVENT_LOOP_STALL_HOLD_SECONDS).',
+    registers: [registry],
+    collect() {
+      if (monitor.stalls > counted) this.inc(monitor.stalls - counted);
+      counted = monitor.stalls;
+    },
+  });
+  new Gauge({
+    name: 'flattr_event_loop_last_stall_seconds',
+    help: 'How long the last stall over the bound held the event loop (0: none since start).',
+    registers: [registry],
+    collect() {
+      this.set((monitor.lastStall?.ms ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flattr_event_loop_last_stall_timestamp_seconds',
+    help: 'When the last stall over the bound ended, in Unix seconds (0: none since start).',
+    registers: [registry],
+    collect() {
+      this.set(monitor.lastStall ? monitor.lastStall.endedAt.getTime() / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_event_loop_stall_bound_seconds',
+    help: 'The stall bound, EVENT_LOOP_STALL_MS.',
+    registers: [registry],
+    collect() {
+      this.set(monitor.stallMs / 1000);
+    },
+  });
 }
 
 /** `Authorization: Bearer <METRICS_TOKEN>`, compared in constant time (digests of equal length). */

@@ -21,6 +21,7 @@ import { registerReadinessChecks, serveHealthz, serveReadyz } from '../ops/healt
 import { buildOpenApi } from '../ops/openapi.js';
 import { renderDocsPage } from '../ops/docs-page.js';
 import { graphqlMetricsPlugin } from '../ops/graphql-metrics.js';
+import { EventLoopMonitor } from '../ops/event-loop-monitor.js';
 import { sendPage } from '../web/respond.js';
 import { sessionStatsViewer } from '../web/dashboard.js';
 
@@ -38,6 +39,15 @@ export interface AppDeps {
 /** The OpenAPI document: served before the REST pipeline, so never rate limited or counted against a bucket. */
 export const OPENAPI_PATH = '/rest/v2/openapi.json';
 
+/** What closeApp stops for each app (timers of the stall guard). */
+const closers = new WeakMap<Koa, () => void>();
+
+/** Stops an app's own timers (the event-loop monitor). The server's shutdown and the tests' close call it; idempotent. */
+export function closeApp(app: Koa): void {
+  closers.get(app)?.();
+  closers.delete(app);
+}
+
 function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
@@ -49,10 +59,16 @@ export function createApp(deps: AppDeps): Koa {
   const limits = { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost };
   const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter(config, logger);
   const rateLimits = new RateLimitGate(rateLimiter);
-  const metrics: AppMetrics = createMetrics(orm);
+  // The stall guard (issue 14): an event-loop stall over EVENT_LOOP_STALL_MS makes /readyz answer 503 for
+  // EVENT_LOOP_STALL_HOLD_SECONDS and shows in /metrics. Started below, once the app is built; stopped by closeApp.
+  const eventLoop = config.eventLoopStallMs > 0
+    ? new EventLoopMonitor({ stallMs: config.eventLoopStallMs, holdSeconds: config.eventLoopStallHoldSeconds, clock })
+    : null;
+  const metrics: AppMetrics = createMetrics(orm, { eventLoop });
   rateLimits.onRefused = (stage) => metrics.rateLimitRejected(stage);
   const readiness = deps.readiness ?? new Readiness();
   registerReadinessChecks(readiness, { orm, config, rateLimiter });
+  if (eventLoop) readiness.register('eventLoop', () => eventLoop.readiness());
   const startedAt = Date.now();
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits });
   const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)]);
@@ -179,5 +195,9 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   app.on('error', (error) => logger.error({ err: error }, 'unhandled Koa error'));
+  if (eventLoop) {
+    eventLoop.start();
+    closers.set(app, () => eventLoop.stop());
+  }
   return app;
 }

@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
 import { systemClock } from '../config/clock.js';
 import { openDatabase } from '../db/database.js';
-import { createApp } from './app.js';
+import { closeApp, createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { provideDatabase, type DatabaseHandle } from './database-url.js';
 import { startSubscriptionsCron } from './subscriptions-cron.js';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
   // What has been started so far, so that a signal during start-up stops exactly that.
-  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server; rateLimiter?: RateLimiter } = {};
+  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server; rateLimiter?: RateLimiter; app?: ReturnType<typeof createApp> } = {};
   // Checks of /readyz (createApp adds database, migrations and Redis); `shutdown` is down from the signal on, so a
   // load balancer still polling this process takes it out of rotation.
   const readiness = new Readiness();
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
         clearTimeout(timer);
         if (waited && !timedOut) logger.info('every request finished');
       }
+      if (started.app) closeApp(started.app);
       await started.rateLimiter?.close();
       await orm?.close();
       await database?.stop();
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
     await rateLimiter.whenReady(REDIS_STARTUP_WAIT_MS);
     if (stopping) return;
     const app = createApp({ orm, config, clock: systemClock, logger, rateLimiter, readiness });
+    started.app = app;
     // Slow clients (issue 10, slowloris): the whole header block within HTTP_HEADERS_TIMEOUT_MS, the whole request
     // (headers and body) within HTTP_REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
     const headersTimeout = config.httpHeadersTimeoutMs;
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (stopping) return; // the signal's shutdown cleans up and exits
     stopping = true;
+    if (started.app) closeApp(started.app);
     await started.rateLimiter?.close().catch(() => undefined);
     await started.orm?.close(true).catch(() => undefined);
     await started.database?.stop().catch(() => undefined);

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { ManualClock } from '../../src/config/clock.js';
 import { openDatabase } from '../../src/db/database.js';
-import { createApp } from '../../src/server/app.js';
+import { closeApp, createApp } from '../../src/server/app.js';
 import { createTestDatabase } from './test-database.js';
 
 export interface TestApp {
@@ -39,6 +39,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     databaseUrl: database.url,
     queries,
     async close() {
+      closeApp(app);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await orm.close(true);
