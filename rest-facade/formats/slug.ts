@@ -8,11 +8,20 @@ export const MAX_SLUG_LENGTH = 80;
  * May return the empty string.
  */
 export function slugify(title: string): string {
-  const slug = title
-    .replace(/['\u2019]/g, '')
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return slug.slice(0, MAX_SLUG_LENGTH).replace(/-+$/, '');
+  const slug = trimDashes(title.replace(/['\u2019]/g, '').replace(/[^A-Za-z0-9]+/g, '-'));
+  return trimDashes(slug.slice(0, MAX_SLUG_LENGTH));
+}
+
+/**
+ * `-` trimmed from both ends by index, not with `/^-+|-+$/g` or `/-+$/`: an unanchored `-+$` retries at every `-` of a
+ * run that does not end the string, which is quadratic in the run's length (issue 14).
+ */
+function trimDashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) === 0x2d) start++;
+  while (end > start && text.charCodeAt(end - 1) === 0x2d) end--;
+  return text.slice(start, end);
 }
 
 /** §13.4: `{site}/thing/{id}/{slug}`, or `{site}/thing/{id}` when the slug is empty. */

@@ -6,7 +6,9 @@
 export function renderYaml(value: unknown): string {
   const v = toJsonValue(value);
   if (isInline(v)) return `--- ${inline(v)}\n`;
-  return `---\n${block(v as object, 0).join('\n')}\n`;
+  const lines: string[] = [];
+  block(v as object, 0, lines);
+  return `---\n${lines.join('\n')}\n`;
 }
 
 const BARE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,10 +36,14 @@ function inline(v: unknown): string {
   return 'null';
 }
 
-/** Lines of a non-empty array or object whose entries start at column `indent`. */
-function block(v: object, indent: number): string[] {
+/**
+ * Appends the lines of a non-empty array or object whose entries start at column `indent` to `lines`. Every level
+ * writes into the one array: returning each level's lines and spreading them into the parent's (`push(...nested)`)
+ * copied every line once per level above it, and a spread of a few hundred thousand lines overflows the stack
+ * (issue 14).
+ */
+function block(v: object, indent: number, lines: string[]): void {
   const pad = ' '.repeat(indent);
-  const lines: string[] = [];
   if (Array.isArray(v)) {
     for (const raw of v) {
       const item = toJsonValue(raw);
@@ -46,19 +52,22 @@ function block(v: object, indent: number): string[] {
       } else {
         // The nested block is laid out two columns further in; its first line
         // then trades those two spaces for the "- " marker.
-        const nested = block(item as object, indent + 2);
-        nested[0] = `${pad}- ${nested[0].slice(indent + 2)}`;
-        lines.push(...nested);
+        const first = lines.length;
+        block(item as object, indent + 2, lines);
+        lines[first] = `${pad}- ${lines[first]!.slice(indent + 2)}`;
       }
     }
   } else {
     for (const [k, raw] of entries(v)) {
       const item = toJsonValue(raw);
-      if (isInline(item)) lines.push(`${pad}${key(k)}: ${inline(item)}`);
-      else lines.push(`${pad}${key(k)}:`, ...block(item as object, indent + 2));
+      if (isInline(item)) {
+        lines.push(`${pad}${key(k)}: ${inline(item)}`);
+      } else {
+        lines.push(`${pad}${key(k)}:`);
+        block(item as object, indent + 2, lines);
+      }
     }
   }
-  return lines;
 }
 
 /** Mirrors JSON.stringify: `toJSON` is honoured, and undefined/function/symbol members are left out. */

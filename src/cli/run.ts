@@ -23,7 +23,12 @@ export interface CliResult {
 
 /** Any message on one line (PostgreSQL start-up errors carry their log tail on several). */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // Not `replace(/\s*\n\s*/g, ' ')`: that pattern backtracks quadratically over a long run of spaces (issue 14).
+  return text
+    .split('\n')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 /**

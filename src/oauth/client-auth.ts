@@ -31,7 +31,10 @@ function formDecode(value: string): string {
 }
 
 function basicCredentials(header: string): BasicResult {
-  const match = /^\s*basic(?:\s+(\S*))?\s*$/i.exec(header);
+  // Trimmed first: `^\s*basic(?:\s+(\S*))?\s*$` on the raw header let `\s+` and the trailing `\s*` share a run of
+  // whitespace, which backtracked quadratically (a 16 KB header of tabs held the event loop; issue 14).
+  // String.prototype.trim removes exactly the characters `\s` matches.
+  const match = /^basic(?:\s+(\S*))?$/i.exec(header.trim());
   if (!match) return null; // another scheme (Bearer, ...): no Basic credentials
   const encoded = match[1] ?? '';
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return 'malformed';

@@ -22,8 +22,10 @@ interface UriParts {
 }
 
 // RFC 3986 appendix B, restricted to printable ASCII (no spaces, controls or raw non-ASCII): such a URI
-// could never be put in a Location header unchanged anyway.
-const URI = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/;
+// could never be put in a Location header unchanged anyway. The fragment is `[\s\S]*`, not `.*`: after the scheme the
+// pattern then always matches, so it never backtracks between authority and path (with `.*`, a line break in the
+// fragment made it quadratic; PRINTABLE_ASCII already refuses line breaks, so this changes no result; issue 14).
+const URI = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#([\s\S]*))?$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 function parse(uri: string): UriParts | null {
