@@ -19,6 +19,8 @@ export const OAuthClient = defineEntity({
     tokenFormat: p.enum(['opaque', 'jwt'] as const).default('opaque'),
     createdAt: p.datetime().columnType('timestamptz'),
   },
+  // Applications per owner (src/services/write-bounds.ts).
+  indexes: [{ name: 'oauth_clients_owner_idx', properties: ['owner'] }],
 });
 
 /** Spec §14.8. Only a SHA-256 of the code is stored. */
@@ -38,6 +40,11 @@ export const AuthorizationCode = defineEntity({
     expiresAt: p.datetime().columnType('timestamptz'),
     usedAt: p.datetime().columnType('timestamptz').nullable(),
   },
+  // Codes per user and application, and the retention sweep (src/services/write-bounds.ts).
+  indexes: [
+    { name: 'oauth_authorization_codes_user_client_idx', properties: ['user', 'client'] },
+    { name: 'oauth_authorization_codes_expires_at_idx', properties: ['expiresAt'] },
+  ],
 });
 
 /** Spec §14.9: access grants. Only a SHA-256 of the token is stored. */

@@ -17,6 +17,8 @@ export const WebSession = defineEntity({
     createdAt: p.datetime().columnType('timestamptz'),
     expiresAt: p.datetime().columnType('timestamptz').index('web_sessions_expires_at_idx'),
   },
+  // Sessions per user (src/services/write-bounds.ts).
+  indexes: [{ name: 'web_sessions_user_idx', properties: ['user'] }],
 });
 
 export type WebSessionEntity = InferEntity<typeof WebSession>;

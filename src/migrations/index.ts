@@ -8,6 +8,7 @@ import { Migration20261129040000SearchWindows } from './Migration20261129040000S
 import { Migration20261129050000SearchCounts } from './Migration20261129050000SearchCounts.js';
 import { Migration20261129060000SearchWindowsLive } from './Migration20261129060000SearchWindowsLive.js';
 import { Migration20261129070000SearchLanguageCategory } from './Migration20261129070000SearchLanguageCategory.js';
+import { Migration20261130010000WriteBounds } from './Migration20261130010000WriteBounds.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
 export const migrationsList: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261129050000SearchCounts', class: Migration20261129050000SearchCounts },
   { name: 'Migration20261129060000SearchWindowsLive', class: Migration20261129060000SearchWindowsLive },
   { name: 'Migration20261129070000SearchLanguageCategory', class: Migration20261129070000SearchLanguageCategory },
+  { name: 'Migration20261130010000WriteBounds', class: Migration20261130010000WriteBounds },
 ];

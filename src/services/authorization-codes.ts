@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccessToken, AuthorizationCode, OAuthClient, User } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { generateCredential, orderScopes, sha256Hex, type Scope } from './tokens.js';
+import { CODE_RETENTION_SECONDS, CODES_PER_USER_AND_CLIENT, EXPIRED_CODES_BATCH } from './write-bounds.js';
 
 /** Spec §14.8: 32 characters from [A-Za-z0-9], from a CSPRNG (rejection sampling, so unbiased). */
 export function generateAuthorizationCode(): string {
@@ -39,6 +40,18 @@ export interface StoredAuthorizationCode {
 export async function createAuthorizationCode(em: EntityManager, clock: Clock, ttlSeconds: number, input: NewAuthorizationCode): Promise<string> {
   const code = generateAuthorizationCode();
   const now = clock.now();
+  // Issue 14: codes never used stayed forever. Codes expired for longer than CODE_RETENTION_SECONDS go a batch at a
+  // time, and a user and application keep at most CODES_PER_USER_AND_CLIENT codes (the oldest beyond go).
+  await em.execute(
+    `delete from oauth_authorization_codes where id in
+       (select id from oauth_authorization_codes where expires_at <= ? order by expires_at limit ?)`,
+    [new Date(now.getTime() - CODE_RETENTION_SECONDS * 1000), EXPIRED_CODES_BATCH],
+  );
+  await em.execute(
+    `delete from oauth_authorization_codes where id in
+       (select id from oauth_authorization_codes where user_id = ? and client_id = ? order by id desc offset ?)`,
+    [input.userId, input.clientId, CODES_PER_USER_AND_CLIENT - 1],
+  );
   em.create(AuthorizationCode, {
     codeHash: sha256Hex(code),
     client: em.getReference(OAuthClient, input.clientId),

@@ -4,6 +4,7 @@ import { AccessToken, OAuthClient, User, type OAuthClientEntity } from '../entit
 import type { Clock } from '../config/clock.js';
 import { DomainError } from './domain-error.js';
 import { generateCredential, sha256Hex, SCOPES, type Scope } from './tokens.js';
+import { ADVISORY_LOCK, APP_DESCRIPTION_MAX, APP_NAME_MAX, APPS_PER_OWNER, CALLBACK_URL_MAX, CALLBACK_URLS_PER_APP } from './write-bounds.js';
 
 export type TokenFormat = 'opaque' | 'jwt';
 
@@ -23,9 +24,12 @@ export interface NewClient {
  * (`gpodder://flattr-token/`), but not schemes a browser would run as code.
  */
 export function validateCallbackUrls(urls: string[]): string[] {
-  const cleaned = urls.map((u) => u.trim()).filter((u) => u !== '');
+  const cleaned = [...new Set(urls.map((u) => u.trim()).filter((u) => u !== ''))];
   if (cleaned.length === 0) throw new DomainError('validation', 'At least one callback URL is required');
+  // Issue 14: each registered URI is compared on every authorization request, and shown on the app's page.
+  if (cleaned.length > CALLBACK_URLS_PER_APP) throw new DomainError('validation', `An application may have at most ${CALLBACK_URLS_PER_APP} callback URLs`);
   for (const url of cleaned) {
+    if (url.length > CALLBACK_URL_MAX) throw new DomainError('validation', `A callback URL may be at most ${CALLBACK_URL_MAX} characters`);
     // PostgreSQL text cannot hold U+0000 (the insert failed with a 500).
     if (url.includes('\u0000')) throw new DomainError('validation', 'Invalid callback URL');
     let parsed: URL;
@@ -42,29 +46,40 @@ export function validateCallbackUrls(urls: string[]): string[] {
       throw new DomainError('validation', `Invalid callback URL: ${url}`);
     }
   }
-  return [...new Set(cleaned)];
+  return cleaned;
 }
 
 export async function createClient(em: EntityManager, clock: Clock, input: NewClient): Promise<{ client: OAuthClientEntity; clientSecret: string }> {
   const name = input.name.trim();
-  if (name === '' || name.length > 255) throw new DomainError('validation', 'The application needs a name of at most 255 characters');
-  if (name.includes('\u0000') || (input.description ?? '').includes('\u0000')) throw new DomainError('validation', 'The name and description may not contain NUL characters');
+  const description = (input.description ?? '').trim();
+  if (name === '' || name.length > APP_NAME_MAX) throw new DomainError('validation', `The application needs a name of at most ${APP_NAME_MAX} characters`);
+  if (name.includes('\u0000') || description.includes('\u0000')) throw new DomainError('validation', 'The name and description may not contain NUL characters');
+  if (description.length > APP_DESCRIPTION_MAX) throw new DomainError('validation', `The description may be at most ${APP_DESCRIPTION_MAX} characters`);
   const callbackUrls = validateCallbackUrls(input.callbackUrls);
   const clientId = input.clientId ?? generateCredential();
-  if (await em.count(OAuthClient, { clientId })) throw new DomainError('validation', 'That client_id is already registered');
   const clientSecret = input.clientSecret ?? generateCredential();
-  const client = em.create(OAuthClient, {
-    clientId,
-    clientSecretHash: sha256Hex(clientSecret),
-    name,
-    description: (input.description ?? '').trim(),
-    callbackUrls,
-    owner: input.ownerId === null ? null : em.getReference(User, input.ownerId),
-    tokenFormat: input.tokenFormat ?? 'opaque',
-    createdAt: clock.now(),
+  // Applications per owner (issue 14): counted under a per-owner lock, so concurrent registrations cannot pass it.
+  return em.transactional(async (tx) => {
+    if (input.ownerId !== null) {
+      await tx.execute('select pg_advisory_xact_lock(?, ?)', [ADVISORY_LOCK.appsOfOwner, input.ownerId]);
+      if ((await tx.count(OAuthClient, { owner: input.ownerId })) >= APPS_PER_OWNER) {
+        throw new DomainError('validation', `At most ${APPS_PER_OWNER} applications per user: delete one to register another`);
+      }
+    }
+    if (await tx.count(OAuthClient, { clientId })) throw new DomainError('validation', 'That client_id is already registered');
+    const client = tx.create(OAuthClient, {
+      clientId,
+      clientSecretHash: sha256Hex(clientSecret),
+      name,
+      description,
+      callbackUrls,
+      owner: input.ownerId === null ? null : tx.getReference(User, input.ownerId),
+      tokenFormat: input.tokenFormat ?? 'opaque',
+      createdAt: clock.now(),
+    });
+    await tx.flush();
+    return { client, clientSecret };
   });
-  await em.flush();
-  return { client, clientSecret };
 }
 
 export async function findClient(em: EntityManager, clientId: string): Promise<OAuthClientEntity | null> {

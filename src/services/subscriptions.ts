@@ -4,11 +4,14 @@ import type { Clock } from '../config/clock.js';
 import { DomainError } from './domain-error.js';
 import { existingThing, isUniqueViolation } from './things.js';
 import { flattrInTransaction } from './flattring.js';
+import { ADVISORY_LOCK, SUBSCRIPTIONS_PER_USER } from './write-bounds.js';
 
 /** Canonical error texts (spec §6.2). */
 export const THING_OWNER = 'You are not allowed to subscribe to your own thing';
 export const SUBSCRIBED = 'User already subscribed to thing';
 export const NO_SUBSCRIPTION = 'No subscription was found';
+/** Issue 14: E17 returns every subscription of the user, so their number is bounded (403 forbidden beyond). */
+export const TOO_MANY_SUBSCRIPTIONS = `You may have at most ${SUBSCRIPTIONS_PER_USER} subscriptions: unsubscribe from one first`;
 
 export interface SubscribeOutcome {
   subscription: SubscriptionEntity;
@@ -26,6 +29,9 @@ export async function subscribe(em: EntityManager, clock: Clock, viewerId: numbe
       const thing = await existingThing(tx, thingId);
       if (thing.owner.id === viewerId) throw new DomainError('thing_owner', THING_OWNER);
       if (await tx.count(Subscription, { user: viewerId, thing: thingId })) throw new DomainError('subscribed', SUBSCRIBED);
+      // Counted under a per-user lock, so concurrent subscribes cannot pass the bound together.
+      await tx.execute('select pg_advisory_xact_lock(?, ?)', [ADVISORY_LOCK.subscriptionsOfUser, viewerId]);
+      if ((await tx.count(Subscription, { user: viewerId })) >= SUBSCRIPTIONS_PER_USER) throw new DomainError('forbidden', TOO_MANY_SUBSCRIPTIONS);
       const now = clock.now();
       const subscription = tx.create(Subscription, {
         user: tx.getReference(User, viewerId),

@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { AccessToken, AuthorizationCode, OAuthClient, User, type UserEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { accessTokenSigningKey } from './server-keys.js';
+import { TOKENS_PER_USER_AND_CLIENT } from './write-bounds.js';
 
 /** Spec §3.4 scopes, in the order responses list them (D91), plus `stats`. */
 export const SCOPES = ['flattr', 'thing', 'email', 'extendedread', 'stats'] as const;
@@ -118,6 +119,13 @@ export async function issueAccessToken(em: EntityManager, clock: Clock, input: I
   const scopes = orderScopes(input.scopes);
   const jti = input.jwt ? randomUUID() : null;
   const token = input.jwt ? await signJwtAccessToken(em, clock, input, input.jwt, jti!, scopes) : generateAccessToken();
+  // Issue 14: at most TOKENS_PER_USER_AND_CLIENT tokens per user and application; the oldest beyond go (by the
+  // (user, client) index). A deleted token answers exactly like a revoked one.
+  await em.execute(
+    `delete from oauth_access_tokens where id in
+       (select id from oauth_access_tokens where user_id = ? and client_id = ? order by id desc offset ?)`,
+    [input.userId, input.clientId, TOKENS_PER_USER_AND_CLIENT - 1],
+  );
   em.create(AccessToken, {
     tokenHash: sha256Hex(token),
     user: em.getReference(User, input.userId),

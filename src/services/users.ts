@@ -3,6 +3,7 @@ import { User, type UserEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { DomainError, NOT_FOUND_USER } from './domain-error.js';
 import { hashPassword } from './passwords.js';
+import { USER_NAME_PART_MAX } from './write-bounds.js';
 
 // Spec §2.4: stored usernames; none may end in a format suffix (§1.4).
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
@@ -31,6 +32,11 @@ export async function createUser(em: EntityManager, clock: Clock, input: NewUser
   }
   if (!EMAIL.test(input.email) || input.email.length > 320) throw new DomainError('validation', 'Invalid email');
   if (input.password.length < 8) throw new DomainError('validation', 'Password must be at least 8 characters');
+  for (const [label, value] of [['First name', input.firstname], ['Last name', input.lastname]] as const) {
+    if ((value ?? '').length > USER_NAME_PART_MAX || (value ?? '').includes('\u0000')) {
+      throw new DomainError('validation', `${label} may be at most ${USER_NAME_PART_MAX} characters, without NUL`);
+    }
+  }
   if (input.balanceCents !== undefined && (!Number.isInteger(input.balanceCents) || input.balanceCents < 0)) {
     throw new DomainError('validation', 'Means must be a whole number of cents, 0 or more');
   }

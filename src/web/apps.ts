@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import type { AppDeps } from '../server/app.js';
 import type { OAuthClientEntity } from '../entities/index.js';
 import { DomainError } from '../services/domain-error.js';
+import { APP_DESCRIPTION_MAX, APP_NAME_MAX } from '../services/write-bounds.js';
 import { createClient, deleteClient, findOwnedClient, listOwnedClients, rotateClientSecret, type TokenFormat } from '../services/oauth-clients.js';
 import { html, page, type SafeHtml } from './html.js';
 import { field } from './forms.js';
@@ -47,9 +48,9 @@ ${error ? html`<p class="error" role="alert" id="app-error">${error}</p>` : ''}
 <form method="post" action="/apps">
   <input type="hidden" name="csrf_token" value="${who.session.csrfToken}">
   <label for="name">Name</label>
-  <input type="text" id="name" name="name" value="${values.name}" required maxlength="255">
+  <input type="text" id="name" name="name" value="${values.name}" required maxlength="${APP_NAME_MAX}">
   <label for="description">Description</label>
-  <textarea id="description" name="description" rows="3">${values.description}</textarea>
+  <textarea id="description" name="description" rows="3" maxlength="${APP_DESCRIPTION_MAX}">${values.description}</textarea>
   <label for="callback_urls">Callback URLs</label>
   <textarea id="callback_urls" name="callback_urls" rows="3" required aria-describedby="callback-hint">${values.callbackUrls}</textarea>
   <small id="callback-hint">One per line. Absolute URLs without a fragment; custom schemes such as <code>gpodder://flattr-token/</code> are allowed.</small>

@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/config.js';
 import type { Clock } from '../config/clock.js';
 import { sessionKey } from '../services/server-keys.js';
 import { sha256Hex } from '../services/tokens.js';
+import { SESSIONS_PER_USER } from '../services/write-bounds.js';
 
 export const SESSION_COOKIE = 'flattr_session';
 const SESSION_DAYS = 30;
@@ -86,6 +87,10 @@ async function createUserSession(ctx: Context, em: EntityManager, deps: SessionD
   await em
     .getConnection()
     .execute('delete from web_sessions where id in (select id from web_sessions where expires_at <= ? order by expires_at limit ?)', [now, EXPIRED_BATCH]);
+  // Issue 14: at most SESSIONS_PER_USER sessions per user; logging in once more ends the oldest beyond.
+  await em
+    .getConnection()
+    .execute('delete from web_sessions where id in (select id from web_sessions where user_id = ? order by id desc offset ?)', [user.id, SESSIONS_PER_USER - 1]);
   const row = em.create(WebSession, {
     sidHash: sha256Hex(sid),
     user: em.getReference(User, user.id),
