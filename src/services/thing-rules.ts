@@ -1,5 +1,6 @@
 import { referenceData } from './reference-data.js';
 import { DomainError } from './domain-error.js';
+import { lineBreakTagsToNewlines, stripTags } from './html-text.js';
 
 /** Spec §12.2 validation texts and normalisations, shared by every way a thing is created or updated. */
 
@@ -12,6 +13,19 @@ const URL_MAX = 2048;
  * at most 1020 bytes of UTF-8.
  */
 export const TAG_MAX = 255;
+
+/** At most this many tags per thing, counted after normalisation; more is `validation` "Too many tags". */
+export const TAGS_PER_THING_MAX = 100;
+
+/**
+ * A title or description longer than this many times its limit (in UTF-16 code units, before any cleaning) is
+ * refused at once with the same answer as one too long after cleaning. Such an input could only clean down to a
+ * valid value if nearly all of it were markup, which no real client sends, and refusing it first keeps the work
+ * on a hostile megabyte to one length check. The lenient auto-submit variants cut the raw text there instead.
+ */
+export const RAW_TEXT_FACTOR = 20;
+const TITLE_RAW_MAX = TITLE_MAX * RAW_TEXT_FACTOR;
+const DESCRIPTION_RAW_MAX = DESCRIPTION_MAX * RAW_TEXT_FACTOR;
 
 /**
  * §12.2 counts the url in characters. The unique btree index on `url` holds at most 2704 bytes per entry, so a url of
@@ -45,17 +59,16 @@ export function normaliseUrl(raw: string | undefined, isAutoSubmitUrl: (url: URL
 }
 
 export function normaliseTitle(raw: string | undefined, url: string): string {
-  const title = (raw ?? '').replace(/<[^>]*>/g, '').trim();
+  if ((raw ?? '').length > TITLE_RAW_MAX) fail('Title is too long');
+  const title = stripTags(raw ?? '').trim();
   if (title === '') return [...url].slice(0, TITLE_MAX).join('');
   if (codePoints(title) > TITLE_MAX) fail('Title is too long');
   return title;
 }
 
 export function normaliseDescription(raw: string | undefined): string {
-  const description = (raw ?? '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .trim();
+  if ((raw ?? '').length > DESCRIPTION_RAW_MAX) fail('Description is too long');
+  const description = cleanDescription(raw ?? '');
   if (codePoints(description) > DESCRIPTION_MAX) fail('Description is too long');
   return description;
 }
@@ -72,8 +85,21 @@ export function normaliseLanguage(raw: string | undefined): string {
   return raw;
 }
 
-/** Trimmed, empties dropped, case-insensitive duplicates removed keeping the first spelling. */
+/** `<br>` tags become newlines, other tags go, and the result is trimmed. */
+function cleanDescription(raw: string): string {
+  return stripTags(lineBreakTagsToNewlines(raw)).trim();
+}
+
+/**
+ * Trimmed, empties dropped, case-insensitive duplicates removed keeping the first spelling; more than
+ * TAGS_PER_THING_MAX tags is `validation` "Too many tags", found at the first tag past the cap, so a list of 90,000
+ * tags is not read to its end.
+ */
 export function normaliseTags(raw: string | string[] | undefined): string[] {
+  return collectTags(raw, () => fail('Too many tags'));
+}
+
+function collectTags(raw: string | string[] | undefined, onTooMany: () => 'stop'): string[] {
   if (raw === undefined) return [];
   const parts = typeof raw === 'string' ? raw.split(',') : raw;
   const seen = new Set<string>();
@@ -82,6 +108,7 @@ export function normaliseTags(raw: string | string[] | undefined): string[] {
     const tag = part.trim();
     const key = tag.toLowerCase();
     if (tag === '' || seen.has(key)) continue;
+    if (tags.length === TAGS_PER_THING_MAX && onTooMany() === 'stop') break;
     if (codePoints(tag) > TAG_MAX) fail('Tag is too long');
     seen.add(key);
     tags.push(tag);
@@ -94,25 +121,29 @@ export function normaliseTags(raw: string | string[] | undefined): string[] {
 
 /** §12.2 title cleaning, then cut to 100 code points; an empty result becomes the url (first 100). */
 export function lenientTitle(raw: string | undefined, url: string): string {
-  const title = withoutNul(raw ?? '').replace(/<[^>]*>/g, '').trim();
+  const title = stripTags(withoutNul(cutAt(raw ?? '', TITLE_RAW_MAX))).trim();
   return [...(title === '' ? url : title)].slice(0, TITLE_MAX).join('');
 }
 
 /** §12.2 description cleaning, then cut to 1000 code points. */
 export function lenientDescription(raw: string | undefined): string {
-  const description = withoutNul(raw ?? '')
-    .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .trim();
+  const description = cleanDescription(withoutNul(cutAt(raw ?? '', DESCRIPTION_RAW_MAX)));
   return [...description].slice(0, DESCRIPTION_MAX).join('');
 }
 
-/** Auto-submit tags: §12.2 normalisation of a comma list, each tag cut to TAG_MAX code points. */
+/** Auto-submit tags: §12.2 normalisation of a comma list, each tag cut to TAG_MAX code points, the first TAGS_PER_THING_MAX kept. */
 export function lenientTags(raw: string | undefined): string[] {
   const cut = withoutNul(raw ?? '')
     .split(',')
     .map((part) => [...part.trim()].slice(0, TAG_MAX).join(''));
-  return normaliseTags(cut);
+  return collectTags(cut, () => 'stop');
+}
+
+/** The first `max` UTF-16 code units of `text`, one fewer when the cut would split a surrogate pair. */
+function cutAt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** U+0000 cannot be stored in PostgreSQL text; the lenient auto-submit metadata drops it. */
