@@ -1,3 +1,4 @@
+import { jsonNestingExceeds } from '../src/http/json-nesting.js';
 import type { Context } from 'koa';
 import { RestError } from './errors.js';
 import { parseQueryString } from './params.js';
@@ -108,6 +109,8 @@ export async function readBody(ctx: Context): Promise<ParsedBody> {
     return NO_BODY(new RestError('invalid_request'));
   }
   if (kind === 'form') return { params: new Map(parseQueryString(text, ctx.method)), kind, rawForm: text, failure: null };
+  // Deeper than any request needs, and costly to parse: the catalogue's "The request is invalid" (README, "Request bodies").
+  if (jsonNestingExceeds(text)) return NO_BODY(new RestError('invalid_request'));
   let value: unknown;
   try {
     value = JSON.parse(text);

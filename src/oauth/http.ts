@@ -1,3 +1,4 @@
+import { jsonNestingExceeds } from '../http/json-nesting.js';
 import type { Context } from 'koa';
 import { CORS_HEADERS } from '../../rest-facade/cors.js';
 
@@ -123,6 +124,7 @@ export async function bodyParams(ctx: Context): Promise<ParsedParams> {
   if (text.trim() === '') return { params: new Map(), failure: null };
   const type = (ctx.get('Content-Type').split(';')[0] ?? '').trim().toLowerCase();
   if (type === 'application/json') {
+    if (jsonNestingExceeds(text)) return { params: new Map(), failure: new OAuthError('invalid_request', 'The request is invalid') };
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -1,4 +1,5 @@
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
+import { jsonNestingExceeds, MAX_JSON_NESTING } from '../http/json-nesting.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from 'koa';
 import { documentLimitsRule, documentSourceGuardPlugin, type DocumentLimits } from '../../schema/limits.js';
@@ -12,6 +13,33 @@ function documentLimitsPlugin(limits: DocumentLimits): Plugin {
   };
 }
 
+const badRequest = (message: string) => createGraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+
+/**
+ * Reads JSON bodies as Yoga's own parser does, but refuses one nested deeper than MAX_JSON_NESTING before
+ * JSON.parse sees it (src/http/json-nesting.ts says why). Yoga's body-size limit still wraps this parser.
+ */
+function jsonNestingGuardPlugin(): Plugin {
+  return {
+    onRequestParse({ request, setRequestParser }) {
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (request.method !== 'POST' || (type !== 'application/json' && type !== 'application/graphql+json')) return;
+      setRequestParser(async (limited) => {
+        const text = await limited.text();
+        if (jsonNestingExceeds(text)) throw badRequest(`POST body nests arrays and objects deeper than ${MAX_JSON_NESTING} levels.`);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw badRequest('POST body sent invalid JSON.');
+        }
+        if (body === null || typeof body !== 'object') throw badRequest(`POST body is expected to be object but received ${body === null ? 'null' : typeof body}`);
+        return body as Record<string, unknown>;
+      });
+    },
+  };
+}
+
 /** `plugins`: added after the document limits (app.ts adds the rate-limit weight plugin, src/rate-limit/graphql.ts). */
 export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimits, plugins: Plugin[] = []) {
   return createYoga<GraphQLContext>({
@@ -21,7 +49,7 @@ export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimit
     landingPage: false,
     // GraphQL documents are small; REST bodies have the same 1 MiB limit (spec D16).
     maxRequestBodySize: 1024 * 1024,
-    plugins: [documentSourceGuardPlugin(), documentLimitsPlugin(limits), ...plugins],
+    plugins: [jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), ...plugins],
     logging: false,
   });
 }
