@@ -82,9 +82,14 @@ export async function createClient(em: EntityManager, clock: Clock, input: NewCl
   });
 }
 
+/** The length of the `client_id` column: no registered id is longer. */
+const CLIENT_ID_MAX = 255;
+
 export async function findClient(em: EntityManager, clientId: string): Promise<OAuthClientEntity | null> {
-  // No registered client_id holds U+0000, and PostgreSQL refuses the character in a query parameter (a 500).
-  if (clientId.includes('\u0000')) return null;
+  // No registered client_id holds U+0000 (PostgreSQL refuses the character in a query parameter: a 500) or is longer
+  // than its column; checking the length first keeps a megabyte of client_id away from the ORM, which takes about
+  // 0.6 µs per character of a parameter.
+  if (clientId.length > CLIENT_ID_MAX || clientId.includes('\u0000')) return null;
   return em.findOne(OAuthClient, { clientId });
 }
 
@@ -120,7 +125,7 @@ export function listOwnedClients(em: EntityManager, ownerId: number): Promise<OA
 
 /** The application `clientId` if `ownerId` owns it; null otherwise (unknown and foreign look the same). */
 export async function findOwnedClient(em: EntityManager, ownerId: number, clientId: string): Promise<OAuthClientEntity | null> {
-  if (clientId.includes('\u0000')) return null;
+  if (clientId.length > CLIENT_ID_MAX || clientId.includes('\u0000')) return null;
   return em.findOne(OAuthClient, { clientId, owner: ownerId });
 }
 
