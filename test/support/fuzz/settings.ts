@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import fc from 'fast-check';
 
 /**
- * How much the fuzz suites run. `npm test` uses each property's small default (every fuzz file stays well under
- * 30 s); `npm run fuzz` sets FUZZ_RUNS (cases per property) for a long run. FUZZ_SEED replays a run (fast-check
- * prints the seed and path of a failure); FUZZ_REPORT names a file to which each suite appends one JSON line with
- * its figures (SECURITY.md quotes them).
+ * How much the fuzz suites run, and from which seed. `npm test` uses each property's small default (every fuzz file
+ * stays well under 30 s) and a fixed seed, so a red CI run replays exactly. `npm run fuzz` sets FUZZ_RUNS (cases per
+ * property) for a long run and FUZZ_RANDOM=1, which draws a new seed per property and prints it. FUZZ_SEED (with
+ * FUZZ_PATH) replays a run: fast-check prints the seed and path of a failure. FUZZ_REPORT names a file to which each
+ * suite appends one JSON line with its figures (SECURITY.md quotes them).
  */
 export function fuzzRuns(defaultRuns: number): number {
   const raw = process.env.FUZZ_RUNS;
@@ -15,10 +16,26 @@ export function fuzzRuns(defaultRuns: number): number {
   return runs;
 }
 
+/** The seed of `npm test`'s fuzz runs. */
+export const FIXED_FUZZ_SEED = 20261205;
+
+export function fuzzSeed(): number {
+  if (process.env.FUZZ_SEED) {
+    const seed = Number(process.env.FUZZ_SEED);
+    if (!Number.isInteger(seed)) throw new Error(`FUZZ_SEED must be an integer, got ${process.env.FUZZ_SEED}`);
+    return seed;
+  }
+  if (process.env.FUZZ_RANDOM === '1') {
+    const seed = (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+    process.stdout.write(`[fuzz] random seed ${seed} (replay with FUZZ_SEED=${seed})\n`);
+    return seed;
+  }
+  return FIXED_FUZZ_SEED;
+}
+
 export function fuzzParameters<T>(runs: number): fc.Parameters<T> {
-  const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
   const path = process.env.FUZZ_PATH || undefined;
-  return { numRuns: runs, seed, path, endOnFailure: true, verbose: fc.VerbosityLevel.Verbose };
+  return { numRuns: runs, seed: fuzzSeed(), path, endOnFailure: true, verbose: fc.VerbosityLevel.Verbose };
 }
 
 /** A vitest timeout for `runs` cases of about `perCaseMs` each, never below 30 s. */
