@@ -35,8 +35,25 @@ export function splitList(value: string): string[] {
     .filter((part) => part !== '');
 }
 
+/** Largest id the database holds (`things.id` is a PostgreSQL integer, a GraphQL Int). */
+export const MAX_THING_ID = 2_147_483_647;
+
+/**
+ * Spec §9.0: a well-formed thing id is digits with a value of at least 1, however large. One past the database's
+ * integer range is well-formed too, and names no thing: it answers like any unknown id (404), not like no route.
+ */
 export function isThingId(value: string): boolean {
-  return /^[0-9]+$/.test(value) && Number(value) >= 1 && Number(value) <= 2_147_483_647;
+  return /^[0-9]+$/.test(value) && /[1-9]/.test(value);
+}
+
+/**
+ * A well-formed id (`isThingId`) as an operation variable. An id past the database's range becomes 0, which no
+ * thing has (ids start at 1): the operation then answers exactly as for any unknown id, every check before the
+ * existence check (authentication, scope, parameters) having run in its usual order.
+ */
+export function thingIdVariable(value: string): number {
+  const id = Number(value);
+  return id <= MAX_THING_ID ? id : 0;
 }
 
 /** Spec §4.4: optional surrounding whitespace, digits, value >= 1. */

@@ -87,11 +87,31 @@ export function createRestFacade(deps: RestFacadeDeps) {
   // @koa/router matches paths; the route entries (not router middleware) say what each match does.
   const router = new Router({ sensitive: true });
   const routesByName = new Map<string, RestRoute>();
+  /** Routes whose last parameter is the rest of the path (D98), by the literal prefix before it. */
+  const restOfPathRoutes: { prefix: string; name: string; route: RestRoute }[] = [];
   for (const route of routes) {
     // A route naming an unknown operation stops the start-up, like an invalid operation.
     if (typeof route.operation === 'string') operations.get(route.operation);
+    if (route.restOfPath) {
+      const found = /^(.*\/):([A-Za-z_]+)$/.exec(route.path);
+      if (!found) throw new Error(`REST route ${route.name}: restOfPath needs a path ending in one parameter`);
+      restOfPathRoutes.push({ prefix: found[1]!, name: found[2]!, route });
+      continue;
+    }
     router.register(route.path, [route.method], () => undefined, { name: route.name });
     routesByName.set(route.name, route);
+  }
+
+  /**
+   * A path under the prefix of a rest-of-path route (D98) belongs to that route alone: with the method it serves
+   * it matches, its parameter being everything after the prefix as sent; with any other method no route does.
+   */
+  function matchRestOfPath(rawPath: string, method: string): MatchedRoute | null {
+    const lookupMethod = method === 'HEAD' ? 'GET' : method;
+    for (const { prefix, name, route } of restOfPathRoutes) {
+      if (rawPath.startsWith(prefix) && route.method === lookupMethod) return { route, params: { [name]: rawPath.slice(prefix.length) } };
+    }
+    return null;
   }
 
   function match(path: string, method: string): MatchedRoute | null {
@@ -182,7 +202,10 @@ export function createRestFacade(deps: RestFacadeDeps) {
       return;
     }
     const query = parseQueryString(ctx.querystring, ctx.method);
-    const { path, suffix } = routePath(ctx.path.slice(REST_PREFIX.length) || '/');
+    const rawPath = ctx.path.slice(REST_PREFIX.length) || '/';
+    // D98: a rest-of-path route keeps its last segment as sent, so no suffix is taken from it.
+    const restOfPathPrefix = restOfPathRoutes.some(({ prefix }) => rawPath.startsWith(prefix));
+    const { path, suffix } = restOfPathPrefix ? { path: rawPath, suffix: null } : routePath(rawPath);
     const accept = ctx.get('Accept') || undefined;
     const isRead = ctx.method === 'GET' || ctx.method === 'HEAD';
     // Spec §5.10: JSONP applies to GET/HEAD unless a non-JSON suffix was asked for.
@@ -202,7 +225,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
       // Step 3.
       const body = await readBody(ctx);
       const method = effectiveMethod(ctx, body.params, query);
-      const matched = match(path, method);
+      const matched = restOfPathPrefix ? matchRestOfPath(path, method) : match(path, method);
       if (matched) {
         observation.route = matched.route.path;
         format = pickFormat(matched.route.formats, matched.route.acceptFormats);

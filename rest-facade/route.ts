@@ -16,6 +16,14 @@ export interface RestRoute<Data = any> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path below /rest/v2 in @koa/router syntax. */
   path: string;
+  /**
+   * The path ends in one parameter (`/things/lookup/q/:url`, D98) that takes the whole rest of the path as sent:
+   * slashes, dots and a trailing `/` included, not percent-decoded (the route decodes it), no format suffix. Such a
+   * route is matched on its literal prefix before any other route.
+   */
+  restOfPath?: boolean;
+  /** A deprecated alias, marked so in OpenAPI (D98). */
+  deprecated?: boolean;
   /** Extra constraint on the path parameters; false means "no route" (spec §9.0 precedence). */
   matches?: (params: Record<string, string>) => boolean;
   auth: AuthLevel;

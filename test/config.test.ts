@@ -10,6 +10,7 @@ describe('configuration', () => {
       host: '0.0.0.0',
       databaseUrl: null,
       dataDir: '/srv/app/.data',
+      dataDirIsDefault: true,
       apiUrl: 'http://localhost:3000/rest/v2',
       siteUrl: 'http://localhost:3000',
       docsUrl: 'http://developers.flattr.net',
@@ -39,6 +40,7 @@ describe('configuration', () => {
       logFormat: 'json',
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
+    expect(loadConfig({ DATA_DIR: '/var/lib/flattr' }, '/srv/app')).toMatchObject({ dataDir: '/var/lib/flattr', dataDirIsDefault: false });
   });
 
   it('removes trailing slashes from the base URLs', () => {

@@ -149,8 +149,11 @@ describe('/dashboard opened with a stats token', () => {
     try {
       await page.goto(`${app.baseUrl}/dashboard${RANGE}#token=${plainToken}`);
       expect(await settled(page)).toBe('error');
-      expect(await page.textContent('#status')).toBe('This token does not have the stats scope.');
+      // In the page's one error box (where a bad date goes too), and no empty chart.
+      expect(await page.$$eval('#dashboard-errors li', (items) => items.map((i) => i.textContent))).toEqual(['This token does not have the stats scope.']);
+      expect(await page.isVisible('#dashboard-errors')).toBe(true);
       expect(await page.locator('svg#chart rect.bar').count()).toBe(0);
+      expect(await page.isVisible('#chart')).toBe(false);
     } finally {
       await context.close();
     }
@@ -196,6 +199,8 @@ describe('/dashboard for a logged-in user', () => {
       await page.goto(`${app.baseUrl}/dashboard${RANGE}`);
       expect(await settled(page)).toBe('no-access');
       expect(await page.isVisible('#access-help')).toBe(true);
+      expect(await page.textContent('#access-help')).toBe('Your account does not have the statistics role. An operator can grant it.');
+      expect(await page.isVisible('#chart')).toBe(false);
       expect(await page.locator('svg#chart rect.bar').count()).toBe(0);
     } finally {
       await context.close();

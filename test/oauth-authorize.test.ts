@@ -213,6 +213,98 @@ describe('GET /oauth/authorize: errors that are never redirected (steps 1–2)',
   });
 });
 
+/** What Chromium and Firefox send for a page load. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+
+/** The HTML error page of steps 1–2 for a browser: same status, no redirect, the site's headers, escaped text. */
+function expectHtmlError(res: HttpResult, code: string, explanation: string) {
+  expect(res.status).toBe(400);
+  expect(res.headers.location).toBeUndefined();
+  expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+  expect(res.headers.vary).toMatch(/accept/i);
+  expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+  expect(res.headers['x-frame-options']).toBe('DENY');
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.text).toContain('<h1>This authorization request cannot go on</h1>');
+  expect(res.text).toContain(explanation);
+  expect(res.text).toContain(`For the developer: <code>${code}</code>`);
+  expect(res.text).not.toMatch(/<script/i);
+}
+
+describe('/oauth/authorize errors of steps 1–2: an HTML page for browsers, JSON for the rest (Accept)', () => {
+  it('a browser gets an HTML page for an unknown or missing client_id and a bad redirect_uri, never a redirect', async () => {
+    const headers = { Accept: BROWSER_ACCEPT };
+    expectHtmlError(await get({ ...base(), client_id: 'nope' }, { headers }), 'invalid_client', 'is not registered with Flattr (its client_id is unknown)');
+    expectHtmlError(await get({ response_type: 'code', redirect_uri: CALLBACK }, { headers }), 'invalid_request', 'does not say which application it is for');
+    const hostile = 'https://evil.example/<script>alert(1)</script>';
+    const bad = await get({ ...base(), redirect_uri: hostile }, { headers });
+    expectHtmlError(bad, 'invalid_request', 'is not one it registered with Flattr, so you are not sent anywhere');
+    expect(bad.text).not.toContain('evil.example');
+    // The form (POST) too, and a form the server cannot read.
+    expectHtmlError(await post({ ...base(), client_id: 'nope', ...login }, headers), 'invalid_client', 'client_id is unknown');
+    expectHtmlError(await post({ ...base(), redirect_uri: 'https://evil.example/', ...login }, headers), 'invalid_request', 'redirect_uri');
+    const unreadable = await request(app.baseUrl, '/oauth/authorize', { method: 'POST', headers: { ...headers, 'Content-Type': 'text/plain' }, body: 'x' });
+    expectHtmlError(unreadable, 'invalid_request', 'could not be read');
+  });
+
+  it('keeps the header of a logged-in user on the error page', async () => {
+    const { cookie } = await sessionCookieFor(alice);
+    const res = await get({ ...base(), client_id: 'nope' }, { headers: { Accept: BROWSER_ACCEPT, Cookie: cookie } });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('<span>Alice</span>');
+  });
+
+  it('answers JSON unless text/html is preferred to application/json', async () => {
+    const json = ['', '*/*', 'application/json', 'application/json, text/html', 'text/html;q=0.5, application/json', 'image/png', 'text/plain', 'text/*;q=0.5, application/json'];
+    for (const accept of json) {
+      const headers: Record<string, string> = accept ? { Accept: accept } : {};
+      const res = await get({ ...base(), client_id: 'nope' }, { headers });
+      expect(res.headers['content-type'], `Accept: ${accept}`).toBe('application/json; charset=utf-8');
+      expectNoRedirectError(res, 'invalid_client', 'Unknown client');
+      expect(res.headers.vary).toMatch(/accept/i);
+    }
+    for (const accept of ['text/html', 'text/html, application/json', 'text/html, application/json;q=0.9', BROWSER_ACCEPT]) {
+      const res = await get({ ...base(), client_id: 'nope' }, { headers: { Accept: accept } });
+      expect(res.headers['content-type'], `Accept: ${accept}`).toBe('text/html; charset=utf-8');
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it('still redirects the errors of step 3 to the callback, whatever the Accept header', async () => {
+    const res = await get({ ...base(), response_type: 'bogus' }, { headers: { Accept: BROWSER_ACCEPT } });
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toContain('error=unsupported_response_type');
+  });
+});
+
+describe('the consent page names who registered the application', () => {
+  it("shows the owner's username, linked to the public profile, and the registration date", async () => {
+    const { client: owned } = await createClient(app.orm.em.fork(), app.clock, {
+      ownerId: alice.id,
+      name: 'Owned <app>',
+      description: 'It "does" things & more',
+      callbackUrls: ['https://owned.example/cb'],
+    });
+    const res = await get({ response_type: 'code', client_id: owned.clientId, scope: 'email' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(
+      `<p id="app-owner">Registered by the Flattr user <a href="/profile/alice"><strong>Alice</strong></a> on <time datetime="${owned.createdAt.toISOString()}">${owned.createdAt.toISOString().slice(0, 10)}</time>.</p>`,
+    );
+    expect(res.text).toContain('<strong>Owned &lt;app&gt;</strong> wants to use your Flattr account.');
+    expect(res.text).toContain('<em>It &quot;does&quot; things &amp; more</em>');
+    // After a failed login the page again says who registered the application.
+    const retry = await post({ response_type: 'code', client_id: owned.clientId, username: 'alice', password: 'wrong', decision: 'allow' });
+    expect(retry.status).toBe(200);
+    expect(retry.text).toContain('Registered by the Flattr user <a href="/profile/alice"><strong>Alice</strong></a>');
+  });
+
+  it('says when no owner is on record', async () => {
+    const res = await get(base());
+    expect(res.text).toContain(`<p id="app-owner">Registered on <time datetime="${client.createdAt.toISOString()}">`);
+    expect(res.text).toContain('</time>; Flattr has no record of who registered it.</p>');
+  });
+});
+
 describe('GET /oauth/authorize: redirected errors (step 3)', () => {
   it('response_type missing or unsupported → in the query string', async () => {
     expectRedirectError(await get({ client_id: client.clientId, redirect_uri: CALLBACK, state: 'xyz' }), `${CALLBACK}?error=invalid_request&error_description=Missing%20response_type&state=xyz`);

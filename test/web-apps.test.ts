@@ -65,6 +65,15 @@ describe('/apps', () => {
     const { res, clientId, secret } = await register(b, { name: EVIL_NAME, token_format: 'jwt' });
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    // The copy button: a same-origin script, the only script the page may run (no inline script, no eval).
+    expect(res.headers['content-security-policy']).toContain("script-src 'self';");
+    expect(res.text).toContain('<script src="/copy-button.js" defer></script>');
+    expect(res.text).toContain('<button type="button" id="copy-secret" data-copy="client-secret" data-status="copy-status" aria-describedby="client-secret-label" hidden>Copy</button>');
+    expect(form.headers['content-security-policy']).not.toContain('script-src');
+    const script = await b.get('/copy-button.js');
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toBe('application/javascript; charset=utf-8');
+    expect(script.headers['x-content-type-options']).toBe('nosniff');
     expect(clientId).toMatch(/^[A-Za-z0-9]{64}$/);
     expect(secret).toMatch(/^[A-Za-z0-9]{64}$/);
     expect(res.text).toContain(ESCAPED_NAME);

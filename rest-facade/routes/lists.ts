@@ -1,7 +1,7 @@
 import { RestError } from '../errors.js';
 import { missingToken } from '../access-token.js';
 import { LIST_FORMATS, PLAIN_FORMATS, type RestRoute } from '../route.js';
-import { fullFlag, isThingId, pagination } from '../params.js';
+import { fullFlag, isThingId, pagination, thingIdVariable } from '../params.js';
 import { flattr, nodes, thing, type Connection, type GqlFlattr, type GqlThing } from '../shapes/v2-objects.js';
 import { flattrLikeItems, thingPostItems, userFeedId } from '../shapes/feeds.js';
 import type { RestRequest } from '../request.js';
@@ -101,7 +101,7 @@ export const listRoutes: RestRoute[] = [
     family: 'flattrs',
     root: 'flattrs',
     operation: 'ThingFlattrs',
-    variables: (req) => ({ id: Number(req.params.id), ...listVariables(req) }),
+    variables: (req) => ({ ...listVariables(req), id: thingIdVariable(req.params.id!) }),
     shape: (data: { thing: ThingFlattrs }, req) => nodes(found(data.thing, noThing).flattrs).map((f) => flattr(f, fullFlag(req))),
     feed: (data: { thing: ThingFlattrs }, req) => {
       const t = found(data.thing, noThing);

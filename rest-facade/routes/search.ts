@@ -74,26 +74,53 @@ function lookupUrl(req: RestRequest): string {
   return effective;
 }
 
+/**
+ * D98: `/things/lookup/q/{url}`, the url being the whole rest of the path as PHP's `urlencode` writes it. It is
+ * decoded once, exactly as a `url=` query value is (§4.1: `+` is a space, then percent-decoding), so the alias
+ * answers as `/things/lookup?url=` with the same value. A literal `&` in the path is part of the url, not a
+ * separator. Nothing is reassembled (§11.4 concerns unknown parameters beside `url` in the same query string).
+ */
+function lookupPathUrl(req: RestRequest): string {
+  const raw = req.params.url ?? '';
+  const decoded = new URLSearchParams(`url=${raw.replaceAll('&', '%26')}`).get('url') ?? '';
+  const effective = decoded.trim();
+  if (effective === '') throw invalidParameters();
+  return effective;
+}
+
 type LookupData = { lookupThing: { resourceUrl: string } | null };
+
+const lookupRoute = {
+  method: 'GET',
+  auth: 'optional',
+  family: 'things',
+  formats: PLAIN_FORMATS,
+  root: 'response',
+  operation: 'LookupThing',
+  status: 302,
+  shape: (data: LookupData) => {
+    if (!data.lookupThing) throw lookupNotFound();
+    return lookupFoundBody(data.lookupThing);
+  },
+  headers: (data: LookupData) => ({ Location: data.lookupThing!.resourceUrl }),
+} as const;
 
 /** E7, E11: literal segments under /things/, listed before `/things/:id` (spec §9.0). */
 export const searchRoutes: RestRoute[] = [
   {
+    ...lookupRoute,
     name: 'E7 things.lookup',
-    method: 'GET',
     path: '/things/lookup',
-    auth: 'optional',
-    family: 'things',
-    formats: PLAIN_FORMATS,
-    root: 'response',
-    operation: 'LookupThing',
-    status: 302,
     variables: (req) => ({ url: lookupUrl(req) }),
-    shape: (data: LookupData) => {
-      if (!data.lookupThing) throw lookupNotFound();
-      return lookupFoundBody(data.lookupThing);
-    },
-    headers: (data: LookupData) => ({ Location: data.lookupThing!.resourceUrl }),
+  },
+  {
+    // D98: the beta-era path form, served exactly like E7; deprecated, and without a format suffix.
+    ...lookupRoute,
+    name: 'E7 things.lookup (path form, D98)',
+    path: '/things/lookup/q/:url',
+    restOfPath: true,
+    deprecated: true,
+    variables: (req) => ({ url: lookupPathUrl(req) }),
   },
   {
     name: 'E11 things.search',

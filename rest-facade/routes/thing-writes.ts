@@ -1,5 +1,5 @@
 import { PLAIN_FORMATS, type RestRoute } from '../route.js';
-import { isThingId } from '../params.js';
+import { isThingId, thingIdVariable } from '../params.js';
 import { INVALID_HIDDEN, hiddenParam, invalidHidden, stringParam, thingFields, withoutUndefined } from '../write-params.js';
 import { createBody, mutationError, succeeded, updateBody, type GqlMutationError, type GqlMutationResult } from '../shapes/actions.js';
 import type { RestRequest } from '../request.js';
@@ -31,7 +31,7 @@ function thingInput(req: RestRequest, withUrl: boolean) {
 }
 
 const thingWrite = { auth: 'required', scope: 'thing', family: 'things', formats: PLAIN_FORMATS, root: 'response' } as const;
-const thingId = (req: RestRequest) => Number(req.params.id);
+const thingId = (req: RestRequest) => thingIdVariable(req.params.id!);
 
 /** E8, E9, E10: creating, updating and deleting things (spec §9.2); every rule is the mutation's. */
 export const thingWriteRoutes: RestRoute[] = [

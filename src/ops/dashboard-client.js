@@ -22,6 +22,14 @@
     root.setAttribute('data-state', state);
   }
 
+  // Errors go to the page's one error box, under a bad date the server may already have put there.
+  function showError(text) {
+    var box = document.getElementById('dashboard-errors');
+    box.querySelector('ul').appendChild(element('li', {}, text));
+    box.hidden = false;
+    setStatus('', 'error');
+  }
+
   // `#token=...` (or `#access_token=...`): kept for this tab only, and taken out of the address bar.
   function credentials() {
     var match = /(?:^#|&)(?:access_)?token=([^&]+)/.exec(window.location.hash);
@@ -151,7 +159,8 @@
   function load() {
     var auth = credentials();
     if (!auth) {
-      setStatus('Not signed in for statistics: see below.', 'no-access');
+      // The page already says what is missing (#access-help); nothing is drawn.
+      setStatus('', 'no-access');
       return;
     }
     var headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
@@ -177,25 +186,29 @@
         }
         if (error || !result.data || !result.data.stats) {
           var code = error && error.extensions && error.extensions.code;
+          var refused = code === 'unauthorized' || answer.status === 401;
           var message =
             code === 'insufficient_scope'
               ? 'This token does not have the stats scope.'
-              : code === 'unauthorized' || answer.status === 401
-                ? 'Not allowed: open the page with a valid stats token, or log in as a user holding one.'
-                : 'The statistics could not be loaded' + (error && error.message ? ': ' + error.message : '.');
-          setStatus(message, 'error');
+              : refused && auth.Authorization
+                ? 'The statistics token is not valid: it may be mistyped, or revoked.'
+                : refused
+                  ? 'Your account does not have the statistics role (any more). An operator can grant it.'
+                  : 'The statistics could not be loaded' + (error && error.message ? ': ' + error.message : '.');
+          showError(message);
           return;
         }
         var stats = result.data.stats;
         drawTotals(stats.totals);
         drawChart(stats.flattrs);
         drawTopThings(stats.topThings);
+        document.getElementById('results').hidden = false;
         var help = document.getElementById('access-help');
         if (help) help.hidden = true;
         setStatus('Statistics from ' + variables.from + ' to ' + variables.to + '.', 'ready');
       })
       .catch(function (e) {
-        setStatus('The statistics could not be loaded: ' + e.message, 'error');
+        showError('The statistics could not be loaded: ' + e.message);
       });
   }
 

@@ -67,12 +67,12 @@ ${prose(operation.description ?? '')}
 <p class="meta">Operation <code>${String(operation.operationId)}</code> · routes: ${routes.join(', ')}</p>
 ${
   parameters.length
-    ? html`<h4>Parameters</h4><table><thead><tr><th>Name</th><th>In</th><th>Type</th><th>Description</th></tr></thead><tbody>
+    ? html`<h4>Parameters</h4><div class="table-scroll"><table><thead><tr><th>Name</th><th>In</th><th>Type</th><th>Description</th></tr></thead><tbody>
 ${parameters.map(
   (p) =>
     html`<tr><td><code>${String(p.name)}</code>${p.required ? html` <span class="required">required</span>` : ''}</td><td>${String(p.in)}</td><td>${typeOf(p.schema as Schema)}</td><td>${inline(p.description ?? '')}</td></tr>`,
 )}
-</tbody></table>`
+</tbody></table></div>`
     : ''
 }
 ${
@@ -81,14 +81,14 @@ ${
     : ''
 }
 <h4>Responses</h4>
-<table><thead><tr><th>Status</th><th>Description</th><th>Body</th></tr></thead><tbody>
+<div class="table-scroll"><table><thead><tr><th>Status</th><th>Description</th><th>Body</th></tr></thead><tbody>
 ${responses.map(([status, response]) => {
   const content = Object.entries((response.content as Record<string, { schema: Schema }>) ?? {});
   return html`<tr><td class="status">${status}</td><td>${inline(response.description ?? '')}</td><td>${content.map(
     ([type, media], i) => html`${i ? html`<br>` : ''}<code>${type}</code>: ${typeOf(media.schema)}`,
   )}</td></tr>`;
 })}
-</tbody></table>
+</tbody></table></div>
 </section>`;
 }
 
@@ -100,29 +100,33 @@ function schemaSection(name: string, schema: Schema): SafeHtml {
 ${prose(schema.description ?? '')}
 ${
   properties.length
-    ? html`<table><thead><tr><th>Field</th><th>Type</th><th>Description</th></tr></thead><tbody>
+    ? html`<div class="table-scroll"><table><thead><tr><th>Field</th><th>Type</th><th>Description</th></tr></thead><tbody>
 ${properties.map(
   ([field, property]) =>
     html`<tr><td><code>${field}</code>${required.has(field) ? '' : html` <span class="optional">optional</span>`}</td><td>${typeOf(property)}</td><td>${inline(property.description ?? '')}</td></tr>`,
 )}
-</tbody></table>`
+</tbody></table></div>`
     : html`<p>Type: ${typeOf(schema)}</p>`
 }
 </section>`;
 }
 
 const STYLE = `
-  body { font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
+  *, *::before, *::after { box-sizing: border-box; }
+  body { font: 15px/1.5 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; overflow-wrap: break-word; }
   nav ul { columns: 2; }
-  code { background: #f4f4f4; padding: .05rem .25rem; word-break: break-word; }
+  @media (max-width: 40rem) { nav ul { columns: 1; padding-left: 1.25rem; } }
+  code { background: #f4f4f4; padding: .05rem .25rem; overflow-wrap: anywhere; }
+  pre { overflow-x: auto; max-width: 100%; }
+  .table-scroll { overflow-x: auto; max-width: 100%; }
   table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: 14px; }
   th, td { border: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
   th { background: #fafafa; }
   .operation, .schema { border-top: 1px solid #ddd; padding-top: .5rem; margin-top: 1.5rem; }
   .method { display: inline-block; min-width: 4.5rem; text-align: center; color: #fff; border-radius: 3px; font-size: 13px; padding: .1rem .4rem; }
-  .get { background: #2b6cb0; } .post { background: #2f855a; } .put { background: #b7791f; } .patch { background: #805ad5; } .delete { background: #c53030; }
-  .required { color: #c53030; font-size: 12px; } .optional { color: #777; font-size: 12px; }
-  .meta { color: #666; font-size: 13px; }
+  .get { background: #2b6cb0; } .post { background: #2f855a; } .put { background: #975a16; } .patch { background: #805ad5; } .delete { background: #c53030; }
+  .required { color: #c53030; font-size: 12px; } .optional { color: #595959; font-size: 12px; }
+  .meta { color: #595959; font-size: 13px; }
   .status { font-weight: 600; }
 `;
 
@@ -138,7 +142,7 @@ export function renderDocsPage(document: OpenApiDocument): string {
 <p class="meta">Version ${info.version} · OpenAPI ${document.openapi} · base URL ${servers.map((s) => html`<code>${s.url}</code>`)} ·
 <a href="/rest/v2/openapi.json">openapi.json</a></p>
 ${prose(info.description ?? '')}
-<nav><h2>Operations</h2><ul>
+<nav aria-labelledby="operations"><h2 id="operations">Operations</h2><ul>
 ${tags.map(
   (tag) =>
     html`<li>${tag.name}<ul>${operations
@@ -161,7 +165,9 @@ ${Object.entries(components.schemas).map(([name, schema]) => schemaSection(name,
 <style>${STYLE}</style>
 </head>
 <body>
+<main>
 ${body.value}
+</main>
 </body>
 </html>
 `;

@@ -163,6 +163,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: ['lookupUrl'],
     errors: { '400': 'invalid_parameters (no url); validation "Owner mismatch. Current thing owned by other account."' },
   },
+  'E7 things.lookup (path form, D98)': {
+    operationId: 'lookupThingByPath',
+    tag: 'Things',
+    summary: 'Find the thing of a URL, path form (E7 alias, D98; deprecated)',
+    description:
+      'Deprecated alias of `GET /things/lookup?url=`, kept for the beta-era PHP sample client: `{url}` is the whole rest of the path, ' +
+      'encoded as PHP `urlencode` does (`+` or `%20` for a space, `%2F` for `/`), decoded once. The answer is exactly that of the query form with the same value and `Accept` header.',
+    errors: { '400': 'invalid_parameters (no url); validation "Owner mismatch. Current thing owned by other account."' },
+  },
   'E11 things.search': {
     operationId: 'searchThings',
     tag: 'Things',
@@ -268,7 +277,9 @@ const PARAMETERS: Record<string, Schema> = {
 /** Path parameters by template name. */
 const PATH_PARAMETERS: Record<string, { name: string; schema: Schema; description: string }> = {
   username: { name: 'username', schema: { type: 'string' }, description: 'Username (case-insensitive).' },
-  id: { name: 'id', schema: { type: 'integer', minimum: 1, maximum: 2147483647 }, description: 'Thing id.' },
+  id: { name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'Thing id. One that no thing has, however large, answers 404 not_found.' },
+  // D98: the rest of the path, not one decoded segment.
+  url: { name: 'url', schema: { type: 'string' }, description: 'The URL to look up, `urlencode`d as one segment (`+` for a space, `%2F` for `/`), decoded once; no format suffix.' },
   // `/things/:ids` is `/things/{id}` to OpenAPI (the same templated path as E5).
   ids: { name: 'id', schema: { type: 'string' }, description: 'Thing ids separated by commas.' },
 };
@@ -421,6 +432,7 @@ function requestBody(doc: RouteDoc): Schema | undefined {
 }
 
 function describeFormats(route: RestRoute): string {
+  if (route.restOfPath) return `Formats: ${route.formats.join(', ')} (default ${route.formats[0]}); choose with \`Accept\` (§5.3): this path takes no suffix.`;
   const suffixes = route.formats.map((f) => `\`${FORMATS[f].suffix}\``).join(', ');
   return `Formats: ${route.formats.join(', ')} (default ${route.formats[0]}); choose with a suffix on the last path segment (${suffixes}) or \`Accept\` (§5.3).`;
 }
@@ -438,6 +450,7 @@ function operationFor(route: RestRoute, doc: RouteDoc): Schema {
     ...(body ? { requestBody: body } : {}),
     responses: responses(route, doc),
     security: security(route),
+    ...(route.deprecated ? { deprecated: true } : {}),
     'x-flattr-routes': [route.name],
     'x-flattr-auth': route.auth,
     ...(route.scope ? { 'x-flattr-scope': route.scope } : {}),

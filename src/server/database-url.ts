@@ -10,14 +10,14 @@ export interface DatabaseHandle {
 /** DATABASE_URL when set; otherwise the embedded PostgreSQL in DATA_DIR, started or reused. */
 export async function provideDatabase(config: AppConfig, log: (msg: string) => void): Promise<DatabaseHandle> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
-  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, log });
+  const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, relocatable: config.dataDirIsDefault, log });
   return embedded;
 }
 
 /** For a second process (the admin CLI): connect to the same database as the running server. */
 export async function connectToExistingDatabase(config: AppConfig, log: (msg: string) => void): Promise<DatabaseHandle> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
-  const running = await findRunningEmbeddedDatabase(config.dataDir);
+  const running = await findRunningEmbeddedDatabase(config.dataDir, undefined, { relocatable: config.dataDirIsDefault });
   if (running) return { url: running, stop: async () => undefined };
   // None answered just now; start one, and stop it again when done. But when the start-up finds a server
   // after all (the running server's PostgreSQL was busy a moment ago, or it has just started one), it adopts
@@ -25,6 +25,7 @@ export async function connectToExistingDatabase(config: AppConfig, log: (msg: st
   let adopted = false;
   const embedded = await startEmbeddedDatabase({
     dataDir: config.dataDir,
+    relocatable: config.dataDirIsDefault,
     log: (msg) => {
       if (msg.startsWith('reusing PostgreSQL already running')) adopted = true;
       log(msg);

@@ -23,5 +23,7 @@ export class DomainError extends Error {
   }
 }
 
+/** The catalogue's text for invalid_parameters (spec §6.2), for every case without a specific one. */
+export const INVALID_PARAMETERS = 'One or many parameters are missing or invalid';
 export const NOT_FOUND_USER = 'The requested user could not be found';
 export const NOT_FOUND_THINGS = 'The requested thing(s) could not be found';

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Flattr, Thing, User, periodOf, type FlattrEntity, type ThingEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
-import { DomainError, NOT_FOUND_USER } from './domain-error.js';
+import { DomainError, INVALID_PARAMETERS, NOT_FOUND_USER } from './domain-error.js';
 import { isAutoSubmitUrl, parseAutoSubmitUrl } from './auto-submit.js';
 import { existingThing, insertThing, isUniqueViolation } from './things.js';
 import { isAbsoluteHttpUrl } from './thing-rules.js';
@@ -14,7 +14,7 @@ export const NO_MEANS = "You don't have any money to flattr with";
 export const NO_THING_FOUND = 'No thing was found';
 export const OWNER_MISMATCH = 'Owner mismatch. Current thing owned by other account.';
 export const UNSUPPORTED_OWNER = 'Unsupported owner identifier';
-export const INVALID_PARAMETERS = 'One or many parameters are missing or invalid';
+export { INVALID_PARAMETERS };
 
 export type FlattrSource = 'click' | 'subscription';
 

@@ -55,12 +55,12 @@ ${error ? html`<p class="error" role="alert" id="signup-error">${error}</p>` : '
   <input type="hidden" name="next" value="${next}">
   <label for="username">Username</label>
   <input type="text" id="username" name="username" value="${username ?? ''}" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" aria-describedby="username-hint">
-  <small id="username-hint">Letters, digits, <code>_</code>, <code>.</code> and <code>-</code>; it cannot start with <code>.</code> or <code>-</code>.</small>
+  <small id="username-hint" class="hint">Letters, digits, <code>_</code>, <code>.</code> and <code>-</code>; it cannot start with <code>.</code> or <code>-</code>.</small>
   <label for="email">Email</label>
   <input type="email" id="email" name="email" value="${email ?? ''}" autocomplete="email" required maxlength="320">
   <label for="password">Password</label>
   <input type="password" id="password" name="password" autocomplete="new-password" required minlength="8" aria-describedby="password-hint">
-  <small id="password-hint">At least 8 characters.</small>
+  <small id="password-hint" class="hint">At least 8 characters.</small>
   <button type="submit">Sign up</button>
 </form>
 <p>Already have an account? <a href="${withNext('/login', next)}">Log in</a>.</p>`;

@@ -9,6 +9,7 @@ import { field } from './forms.js';
 import { redirectTo, sendErrorPage, sendPage } from './respond.js';
 import { requireUser, verifiedUserForm, webHandler, type LoggedIn } from './handler.js';
 import type { Context } from 'koa';
+import { COPY_BUTTON_PATH, COPY_BUTTON_SCRIPT } from './copy-button.js';
 
 const TOKEN_FORMATS: { value: TokenFormat; label: string }[] = [
   { value: 'opaque', label: 'Opaque (40 hex characters, what Flattr v2 clients expect)' },
@@ -53,7 +54,7 @@ ${error ? html`<p class="error" role="alert" id="app-error">${error}</p>` : ''}
   <textarea id="description" name="description" rows="3" maxlength="${APP_DESCRIPTION_MAX}">${values.description}</textarea>
   <label for="callback_urls">Callback URLs</label>
   <textarea id="callback_urls" name="callback_urls" rows="3" required aria-describedby="callback-hint">${values.callbackUrls}</textarea>
-  <small id="callback-hint">One per line. Absolute URLs without a fragment; custom schemes such as <code>gpodder://flattr-token/</code> are allowed.</small>
+  <small id="callback-hint" class="hint">One per line. Absolute URLs without a fragment; custom schemes such as <code>gpodder://flattr-token/</code> are allowed.</small>
   <label for="token_format">Access token format</label>
   <select id="token_format" name="token_format">
     ${TOKEN_FORMATS.map((f) => html`<option value="${f.value}"${f.value === values.tokenFormat ? html` selected` : ''}>${f.label}</option>`)}
@@ -64,17 +65,27 @@ ${error ? html`<p class="error" role="alert" id="app-error">${error}</p>` : ''}
   return userPage(who, 'Register an application', body);
 }
 
+/**
+ * The new client secret, shown this once: in full on one line (a box that scrolls sideways, never a break in the
+ * middle of the string), with a Copy button (`/copy-button.js`; without JavaScript the button stays hidden and the
+ * secret is there to select).
+ */
 function secretPage(who: LoggedIn, client: OAuthClientEntity, clientSecret: string, title: string, intro: string): string {
   const body = html`
 <p class="notice" role="status">${intro} This is the only time the client secret is shown: copy it now and keep it safe. If you lose it, rotate it to get a new one.</p>
 <dl>
   <dt>Application</dt><dd>${client.name}</dd>
   <dt><code>client_id</code></dt><dd><code id="client-id">${client.clientId}</code></dd>
-  <dt><code>client_secret</code></dt><dd><code id="client-secret">${clientSecret}</code></dd>
+  <dt id="client-secret-label"><code>client_secret</code></dt>
+  <dd><div class="secret"><pre tabindex="0"><code id="client-secret">${clientSecret}</code></pre><button type="button" id="copy-secret" data-copy="client-secret" data-status="copy-status" aria-describedby="client-secret-label" hidden>Copy</button></div>
+  <p id="copy-status" role="status"></p></dd>
 </dl>
 <p><a href="${appPath(client)}">Go to the application's page</a> · <a href="/apps">All your applications</a></p>`;
-  return userPage(who, title, body);
+  return page({ title, body, username: who.user.username, csrfToken: who.session.csrfToken, scripts: [COPY_BUTTON_PATH] });
 }
+
+/** The secret page's headers: the site's, plus `script-src 'self'` for the copy button. */
+const SECRET_PAGE = { scripts: true } as const;
 
 function detailsPage(who: LoggedIn, client: OAuthClientEntity): string {
   const format = TOKEN_FORMATS.find((f) => f.value === client.tokenFormat)?.label ?? client.tokenFormat;
@@ -106,6 +117,13 @@ function detailsPage(who: LoggedIn, client: OAuthClientEntity): string {
 }
 
 export function registerAppRoutes(router: Router, deps: AppDeps): void {
+  router.get(COPY_BUTTON_PATH, (ctx) => {
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.body = COPY_BUTTON_SCRIPT;
+  });
+
   router.get(
     '/apps',
     webHandler(deps, async (ctx, web) => {
@@ -158,7 +176,7 @@ ${
           callbackUrls: values.callbackUrls.split(/\r\n|\r|\n/),
           tokenFormat,
         });
-        sendPage(ctx, 201, secretPage(who, client, clientSecret, 'Application registered', `“${client.name}” is registered.`));
+        sendPage(ctx, 201, secretPage(who, client, clientSecret, 'Application registered', `“${client.name}” is registered.`), SECRET_PAGE);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         sendPage(ctx, 400, newAppPage(who, values, error.message));
@@ -185,7 +203,7 @@ ${
       const client = await findOwnedClient(web.em, who.user.id, String(ctx.params.clientId));
       if (!client) return notFound(ctx, who);
       const clientSecret = await rotateClientSecret(web.em, client);
-      sendPage(ctx, 200, secretPage(who, client, clientSecret, 'New client secret', 'The client secret was replaced; the old one no longer works.'));
+      sendPage(ctx, 200, secretPage(who, client, clientSecret, 'New client secret', 'The client secret was replaced; the old one no longer works.'), SECRET_PAGE);
     }),
   );
 

@@ -25,7 +25,8 @@ import { webHandler } from './handler.js';
  *   session's CSRF token, and the script sends `X-CSRF-Token` with the session cookie. /graphql then acts for that
  *   user with the single scope `stats` (see `sessionStatsViewer`), so the session can read statistics and nothing
  *   a token with other scopes could.
- * Anyone else gets the page shell with an explanation and no numbers: the numbers only ever come from /graphql.
+ * Anyone else gets the page shell with a plain explanation of what is missing (a logged-in user: the statistics
+ * role, which an operator grants) and no numbers, nor an empty chart: the numbers only ever come from /graphql.
  */
 
 const CLIENT_SCRIPT = fs.readFileSync(new URL('../ops/dashboard-client.js', import.meta.url), 'utf8');
@@ -80,14 +81,15 @@ function chosenRange(ctx: Context, deps: AppDeps): { range: DateRange; problem: 
 }
 
 const DASHBOARD_STYLE = html`<style>
-  main#dashboard { max-width: 48rem; }
-  dl.totals { display: grid; grid-template-columns: repeat(4, 1fr); gap: .5rem; }
+  dl.totals { display: grid; grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr)); gap: .5rem; }
   dl.totals div { border: 1px solid #ddd; padding: .5rem; } dl.totals dt { font-size: 13px; color: #555; } dl.totals dd { margin: 0; font-size: 1.5rem; font-weight: 600; }
   svg#chart { width: 100%; height: auto; border: 1px solid #eee; }
   svg#chart rect.bar { fill: #5a9e3a; } svg#chart text { font: 11px system-ui, sans-serif; fill: #555; }
   table#top-things { border-collapse: collapse; width: 100%; } table#top-things th, table#top-things td { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
   td.num, th.num { text-align: right; }
-  form.range input { width: auto; } form.range label { display: inline; margin-right: .5rem; }
+  form.range { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem; }
+  form.range input { width: auto; } form.range label { display: inline; margin: 0; } form.range button { margin-top: 0; }
+  #status:empty { display: none; }
 </style>`;
 
 export function registerDashboardRoutes(router: Router, deps: AppDeps): void {
@@ -98,6 +100,13 @@ export function registerDashboardRoutes(router: Router, deps: AppDeps): void {
       const user = session?.user ?? null;
       const staff = user ? (await statsGrant(web.em, user.id)) !== null : false;
       const { range, problem } = chosenRange(ctx, deps);
+      // Who cannot see numbers is told what is missing, in plain words; the numbers (and the chart's frame) appear
+      // only once /graphql has answered with them. A bad date here and a refused token there share one error box.
+      const accessHelp = staff
+        ? ''
+        : user
+          ? html`<p id="access-help">Your account does not have the statistics role. An operator can grant it.</p>`
+          : html`<p id="access-help">The statistics are for staff: <a href="/login?next=%2Fdashboard">log in</a> with an account that has the statistics role.</p>`;
       const body = html`${DASHBOARD_STYLE}
 <div id="dashboard" data-auth="${staff ? 'session' : 'token'}" data-csrf="${staff ? session!.csrfToken : ''}" data-state="loading">
 <form class="range" method="get" action="/dashboard">
@@ -105,22 +114,18 @@ export function registerDashboardRoutes(router: Router, deps: AppDeps): void {
   <label for="to">to</label><input type="date" id="to" name="to" value="${range.to}">
   <button type="submit">Show</button>
 </form>
-${problem ? html`<p class="error" role="alert">${problem}</p>` : ''}
+<div id="dashboard-errors" class="error" role="alert"${problem ? '' : html` hidden`}><ul>${problem ? html`<li>${problem}</li>` : ''}</ul></div>
 <p id="status" role="status">Loading…</p>
 <noscript><p class="error">This page draws its charts with JavaScript.</p></noscript>
+${accessHelp}
+<div id="results" hidden>
 <section aria-labelledby="totals-title"><h2 id="totals-title">Totals</h2><dl class="totals" id="totals"></dl></section>
 <section aria-labelledby="chart-title"><h2 id="chart-title">Flattrs per day</h2>
 <svg id="chart" viewBox="0 0 720 240" role="img" aria-labelledby="chart-title chart-summary"></svg>
 <p id="chart-summary"></p></section>
 <section aria-labelledby="top-title"><h2 id="top-title">Top things</h2>
-<table id="top-things"><thead><tr><th>#</th><th>Thing</th><th>Owner</th><th class="num">Flattrs</th></tr></thead><tbody></tbody></table></section>
-${
-  staff
-    ? ''
-    : html`<p id="access-help">Numbers need the internal <code>stats</code> role: log in as a user holding a <code>stats</code> token
-(<code>npm run admin -- token create --user U --client C --scope stats</code>), or open this page as
-<code>/dashboard#token=&lt;stats token&gt;</code>.</p>`
-}
+<div class="table-scroll"><table id="top-things"><thead><tr><th scope="col">#</th><th scope="col">Thing</th><th scope="col">Owner</th><th scope="col" class="num">Flattrs</th></tr></thead><tbody></tbody></table></div></section>
+</div>
 </div>
 <script src="/dashboard.js" defer></script>`;
       sendPage(ctx, 200, page({ title: 'Dashboard', body, username: user?.username ?? null, csrfToken: session?.csrfToken ?? null }));

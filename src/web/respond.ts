@@ -16,6 +16,11 @@ export interface SecurityHeaderOptions {
   formActions?: readonly (string | null | undefined)[];
   /** `no-store` (the default) for anything with a form, a CSRF token or a secret; `private` otherwise. */
   cache?: 'no-store' | 'private';
+  /**
+   * `script-src 'self'`: the page loads same-origin scripts (`/copy-button.js` on the client-secret page). No
+   * inline script and no eval is ever allowed.
+   */
+  scripts?: boolean;
 }
 
 const SCHEME_SOURCE = /^[a-z][a-z0-9+.-]*:$/;
@@ -48,11 +53,15 @@ function isSafeSource(source: string): boolean {
   return HOST_SOURCE.test(source);
 }
 
-/** `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ...; frame-ancestors 'none'; base-uri 'none'`. */
-export function contentSecurityPolicy(formActions: readonly (string | null | undefined)[] = []): string {
+/**
+ * `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ...; frame-ancestors 'none'; base-uri 'none'`,
+ * with `script-src 'self'` after `default-src` when the page loads its own scripts.
+ */
+export function contentSecurityPolicy(formActions: readonly (string | null | undefined)[] = [], options: { scripts?: boolean } = {}): string {
   const extra = [...new Set(formActions.filter((s): s is string => typeof s === 'string' && s !== "'self'" && isSafeSource(s)))];
   return [
     "default-src 'none'",
+    ...(options.scripts ? ["script-src 'self'"] : []),
     "style-src 'unsafe-inline'",
     ['form-action', "'self'", ...extra].join(' '),
     "frame-ancestors 'none'",
@@ -62,7 +71,7 @@ export function contentSecurityPolicy(formActions: readonly (string | null | und
 
 /** The security headers of every HTML page (also useful on redirects and non-HTML answers of the site). */
 export function setSecurityHeaders(ctx: Context, options: SecurityHeaderOptions = {}): void {
-  ctx.set('Content-Security-Policy', contentSecurityPolicy(options.formActions));
+  ctx.set('Content-Security-Policy', contentSecurityPolicy(options.formActions, { scripts: options.scripts }));
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Referrer-Policy', 'no-referrer');
   ctx.set('X-Content-Type-Options', 'nosniff');

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Thing, type ThingEntity } from '../../entities/index.js';
-import { DomainError } from '../domain-error.js';
+import { DomainError, INVALID_PARAMETERS } from '../domain-error.js';
 import { referenceData } from '../reference-data.js';
 import type { Page } from '../listings.js';
 import { parseTagExpression, type TagExpression } from './tag-expression.js';
@@ -119,7 +119,8 @@ function knownIds(value: readonly string[] | null | undefined, known: ReadonlySe
 /** Validates and normalises the filters; throws TagExpressionError or DomainError('invalid_parameters'). */
 function prepareFilters(search: ThingSearch): Filters {
   const terms = queryTerms(search.query);
-  if (terms.size > MAX_QUERY_TERMS) throw new DomainError('invalid_parameters', `Too many query terms (at most ${MAX_QUERY_TERMS} different ones)`);
+  // The catalogue's text (spec §6.2): the spec names no specific one for this limit (README "REST choices").
+  if (terms.size > MAX_QUERY_TERMS) throw new DomainError('invalid_parameters', INVALID_PARAMETERS);
   return {
     terms,
     urlPrefix: nonEmpty(search.url?.trim()),
