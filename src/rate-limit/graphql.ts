@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Admission, RateLimitGate } from './admission.js';
-import { documentCost, graphqlWeight } from './document-cost.js';
+import { operationWeight } from './document-cost.js';
+import { measureOperation } from '../../schema/limits.js';
 import { rateLimitExtension, type BucketState } from './state.js';
 
 /**
@@ -33,7 +34,8 @@ export function rateLimitWeightPlugin(): Plugin {
     async onExecute({ args, setResultAndStopExecution }) {
       const tracker = (args.contextValue as unknown as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];
       if (!tracker) return;
-      const weight = graphqlWeight(documentCost(args.schema, args.document, args.operationName, args.variableValues ?? {}));
+      // The same measure as the cost limit's (schema/limits.ts), at the request's variable values.
+      const weight = operationWeight(measureOperation(args.schema, args.document, args.operationName, args.variableValues));
       if (weight <= 1) return;
       if (!(await tracker.gate.charge(tracker.admission, weight - 1))) {
         tracker.refused = true;
