@@ -25,6 +25,7 @@ describe('configuration', () => {
       logLevel: 'info',
       graphqlMaxDepth: 12,
       graphqlMaxCost: 20000,
+      graphqlTrustedDocuments: null,
       subscriptionsCron: false,
       rateLimitRedisTimeoutMs: 200,
       rateLimitKeyPrefix: 'flattr:ratelimit',

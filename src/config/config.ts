@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parse } from 'graphql';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -29,6 +31,11 @@ export interface AppConfig {
   logLevel: LogLevel;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
+  /**
+   * GRAPHQL_TRUSTED_DOCUMENTS: the allow-list manifest (id → document) read at start-up, or null (any document
+   * runs, and automatic persisted queries are on). See src/server/persisted-operations.ts.
+   */
+  graphqlTrustedDocuments: TrustedDocumentsManifest | null;
   /** SUBSCRIPTIONS_CRON: run the monthly subscription flattrs (spec D77) at start and then hourly. */
   subscriptionsCron: boolean;
   /** METRICS_TOKEN: when set, GET /metrics requires `Authorization: Bearer <token>`. */
@@ -54,6 +61,58 @@ export interface AppConfig {
 }
 
 export type LogFormat = 'json' | 'pretty';
+
+export interface TrustedDocumentsManifest {
+  /** The manifest's path, resolved. */
+  path: string;
+  /** Document id (e.g. the SHA-256 of the text, as graphql-codegen's client preset writes it) → document text. */
+  documents: Record<string, string>;
+}
+
+/** Largest manifest file read (graphql-codegen and Relay manifests of large apps stay well below). */
+export const MAX_TRUSTED_MANIFEST_BYTES = 16 * 1024 * 1024;
+const DOCUMENT_ID = /^[A-Za-z0-9:_.+\/=-]{1,256}$/;
+
+/**
+ * Reads and checks a trusted-documents manifest: a JSON object of id → GraphQL document (graphql-codegen's
+ * `persisted-documents.json`, Relay's `persisted_queries.json`), at least one entry, each id 1–256 characters of
+ * letters, digits and `:_.+/=-`, each document a non-empty string that parses as GraphQL.
+ */
+export function loadTrustedDocuments(file: string, cwd: string): TrustedDocumentsManifest {
+  const resolved = path.resolve(cwd, file);
+  let text: string;
+  try {
+    const stat = fs.statSync(resolved);
+    if (!stat.isFile()) throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: ${resolved} is not a file`);
+    if (stat.size > MAX_TRUSTED_MANIFEST_BYTES) throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: ${resolved} is larger than ${MAX_TRUSTED_MANIFEST_BYTES} bytes`);
+    text = fs.readFileSync(resolved, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: cannot read ${resolved} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: ${resolved} is not JSON`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: ${resolved} must be a JSON object of document id → document`);
+  }
+  const documents: Record<string, string> = Object.create(null);
+  for (const [id, document] of Object.entries(parsed)) {
+    if (!DOCUMENT_ID.test(id)) throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: invalid document id "${id.slice(0, 80)}"`);
+    if (typeof document !== 'string' || document.trim() === '') throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: document "${id}" must be a non-empty string`);
+    try {
+      parse(document);
+    } catch (error) {
+      throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: document "${id}" is not valid GraphQL: ${(error as Error).message}`);
+    }
+    documents[id] = document;
+  }
+  if (Object.keys(documents).length === 0) throw new ConfigError(`GRAPHQL_TRUSTED_DOCUMENTS: ${resolved} lists no document`);
+  return { path: resolved, documents };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -152,6 +211,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     graphqlMaxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 12, 2, 100),
     graphqlMaxCost: integer(env, 'GRAPHQL_MAX_COST', 20000, 10, 10_000_000),
+    graphqlTrustedDocuments: read(env, 'GRAPHQL_TRUSTED_DOCUMENTS') === undefined ? null : loadTrustedDocuments(read(env, 'GRAPHQL_TRUSTED_DOCUMENTS')!, cwd),
     subscriptionsCron: boolean(env, 'SUBSCRIPTIONS_CRON', false),
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 8_000, 0, 600_000),

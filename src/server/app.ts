@@ -6,6 +6,7 @@ import type { Clock } from '../config/clock.js';
 import { schema } from '../../schema/index.js';
 import { createRestFacade, REST_PREFIX } from '../../rest-facade/pipeline.js';
 import { createGraphQLServer, serveGraphQL } from './graphql-server.js';
+import { GRAPHIQL_ASSETS, serveGraphiQLAsset } from './graphiql.js';
 import { resolveAccessToken } from '../services/tokens.js';
 import { tokenFromAuthorization } from '../../rest-facade/access-token.js';
 import { createOAuthRouter } from '../oauth/index.js';
@@ -71,7 +72,10 @@ export function createApp(deps: AppDeps): Koa {
   if (eventLoop) readiness.register('eventLoop', () => eventLoop.readiness());
   const startedAt = Date.now();
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits });
-  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)]);
+  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)], {
+    logger,
+    trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
+  });
   const openApi = buildOpenApi(config);
   const openApiJson = JSON.stringify(openApi);
   let docsPage: string | null = null;
@@ -122,6 +126,11 @@ export function createApp(deps: AppDeps): Koa {
         sendPage(ctx, 200, docsPage, { cache: 'private' });
         return;
       default:
+        // GraphiQL's own files (src/server/graphiql.ts): static, so not counted either.
+        if (ctx.path.startsWith(`${GRAPHIQL_ASSETS}/`) && (await serveGraphiQLAsset(ctx))) {
+          state.route = `${GRAPHIQL_ASSETS}/:file`;
+          return;
+        }
         return next();
     }
   });
@@ -137,7 +146,7 @@ export function createApp(deps: AppDeps): Koa {
       if (config.requireTls && !ctx.secure) {
         ctx.status = 401;
         ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_request"');
-        ctx.body = { errors: [{ message: 'Requires ssl', extensions: { code: 'invalid_request' } }] };
+        ctx.body = { errors: [{ message: 'Requires ssl', extensions: { code: 'TLS_REQUIRED' } }] };
         return;
       }
       // Every other request counts against the caller's bucket, shared with REST (src/rate-limit/graphql.ts).

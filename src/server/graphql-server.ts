@@ -2,13 +2,28 @@ import { createGraphQLError, createYoga, type Plugin } from 'graphql-yoga';
 import { jsonNestingExceeds, MAX_JSON_NESTING } from '../http/json-nesting.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Context } from 'koa';
-import { documentLimitsRule, documentSourceGuardPlugin, type DocumentLimits } from '../../schema/limits.js';
+import type { Logger } from 'pino';
+import { documentLimitsRule, documentSourceGuardPlugin, measureOperation, operationLimitErrors, type DocumentLimits } from '../../schema/limits.js';
 import type { GraphQLContext } from '../../schema/context.js';
+import { errorCodesPlugin, maskUnexpectedError } from './graphql-errors.js';
+import { GRAPHIQL_CSP, renderGraphiQLPage } from './graphiql.js';
+import { apqPlugin, TrustedDocuments, trustedDocumentsPlugin } from './persisted-operations.js';
 
+/**
+ * Depth, fragment nesting and introspection bounds while validating (cached per document by Yoga, so with size
+ * variables priced at their least); the data cost again before executing, with the request's variable values
+ * (schema/limits.ts measureOperation, shared with the rate-limit weight).
+ */
 function documentLimitsPlugin(limits: DocumentLimits): Plugin {
   return {
     onValidate({ addValidationRule }) {
-      addValidationRule(documentLimitsRule(limits));
+      addValidationRule(documentLimitsRule(limits, 'least'));
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const measured = measureOperation(args.schema, args.document, args.operationName, args.variableValues);
+      if (!measured) return;
+      const errors = operationLimitErrors(measured, limits);
+      if (errors.length > 0) setResultAndStopExecution({ errors });
     },
   };
 }
@@ -40,16 +55,29 @@ function jsonNestingGuardPlugin(): Plugin {
   };
 }
 
+export interface GraphQLServerOptions {
+  /** Unexpected errors are logged here (their details never reach the client). */
+  logger?: Logger;
+  /** GRAPHQL_TRUSTED_DOCUMENTS: the allow-list (id → document); null: any document, with automatic persisted queries. */
+  trustedDocuments?: Record<string, string> | null;
+}
+
 /** `plugins`: added after the document limits (app.ts adds the rate-limit weight plugin, src/rate-limit/graphql.ts). */
-export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimits, plugins: Plugin[] = []) {
+export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimits, plugins: Plugin[] = [], options: GraphQLServerOptions = {}) {
+  const { logger } = options;
+  const persisted = options.trustedDocuments ? trustedDocumentsPlugin(new TrustedDocuments(options.trustedDocuments)) : apqPlugin();
   return createYoga<GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: { title: 'Flattr GraphQL' },
+    // GraphiQL from this server's own files (src/server/graphiql.ts), not Yoga's CDN page.
+    graphiql: { title: 'Flattr GraphQL', endpoint: '/graphql' } as never,
+    renderGraphiQL: renderGraphiQLPage,
     landingPage: false,
     // GraphQL documents are small; REST bodies have the same 1 MiB limit (spec D16).
     maxRequestBodySize: 1024 * 1024,
-    plugins: [jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), ...plugins],
+    // Unexpected errors: INTERNAL_SERVER_ERROR "Unexpected error.", logged; never the original, whatever NODE_ENV says.
+    maskedErrors: { maskError: maskUnexpectedError(logger), isDev: false },
+    plugins: [errorCodesPlugin(logger), persisted, jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), ...plugins],
     logging: false,
   });
 }
@@ -61,6 +89,14 @@ export async function serveGraphQL(yoga: GraphQLServer, ctx: Context, context: G
   const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, context);
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
   response.headers.forEach((value, key) => ctx.set(key, value));
+  if (/^text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
+    // The GraphiQL page: its own CSP (same-origin scripts, styles and workers only).
+    ctx.set('Content-Security-Policy', GRAPHIQL_CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
+  }
   // Koa turns a null body into a 204 unless the status is one without a body: an empty 415 (unsupported
   // Content-Type) must stay a 415, so a body-less answer of another status gets an empty body instead.
   ctx.body = body ?? ([204, 205, 304].includes(response.status) ? null : '');
