@@ -5,6 +5,11 @@ import { documentLimitsRule, type DocumentLimits } from '../schema/limits.js';
 /**
  * Every GraphQL operation a REST route runs, by name. Routes (routes.ts) refer to these names;
  * the documents are parsed and validated once, at start-up, so a broken one stops the server from starting.
+ *
+ * REST keeps its v2 contract on top of the GraphQL one: lists read page N directly with `first`/`offset` (not
+ * cursors), things are read by their numeric `databaseId`, mutations get the thing's global id
+ * (params.ts `thingGlobalId`), and the UPPER_SNAKE codes and enum values GraphQL answers are mapped back to the v2
+ * strings (pipeline.ts, shapes/actions.ts).
  */
 const FRAGMENTS = /* GraphQL */ `
   fragment V2MiniUser on User { username resourceUrl webUrl }
@@ -19,7 +24,7 @@ const FRAGMENTS = /* GraphQL */ `
   }
   fragment V2ActionThing on Thing { databaseId resourceUrl webUrl url title image flattrCount }
   fragment V2MutationError on MutationError { code message }
-  fragment V2Subscription on Subscription { active createdAt startedAt thing { ...V2Thing } }
+  fragment V2Subscription on ThingSubscription { active createdAt startedAt thing { ...V2Thing } }
   fragment V2Activity on Activity { verb published actor { username } thing { databaseId title } }
   fragment V2Thing on Thing {
     databaseId resourceUrl webUrl url flattrCount flattrUserCount title description tags
@@ -35,59 +40,61 @@ const OPERATIONS = /* GraphQL */ `
   query Languages { languages { id text } }
   query UserByUsername($username: String!) { user(username: $username) { ...V2FullUser } }
   query Viewer { viewer { ...V2FullUser } }
-  query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }
-  query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(ids: $ids) { ...V2Thing } }
-  query UserThings($username: String!, $first: Int!, $after: String, $full: Boolean!) {
-    user(username: $username) { username things(first: $first, after: $after) { edges { node { ...V2Thing } } } }
+  query ThingById($id: Int!, $full: Boolean!) { thing(databaseId: $id) { ...V2Thing } }
+  query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(databaseIds: $ids) { ...V2Thing } }
+  query UserThings($username: String!, $first: Int!, $offset: Int!, $full: Boolean!) {
+    user(username: $username) { username things(first: $first, offset: $offset) { edges { node { ...V2Thing } } } }
   }
-  query ViewerThings($first: Int!, $after: String, $full: Boolean!) {
-    viewer { username things(first: $first, after: $after) { edges { node { ...V2Thing } } } }
+  query ViewerThings($first: Int!, $offset: Int!, $full: Boolean!) {
+    viewer { username things(first: $first, offset: $offset) { edges { node { ...V2Thing } } } }
   }
-  query UserFlattrs($username: String!, $first: Int!, $after: String, $full: Boolean!) {
-    user(username: $username) { username flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  query UserFlattrs($username: String!, $first: Int!, $offset: Int!, $full: Boolean!) {
+    user(username: $username) { username flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
   }
-  query ViewerFlattrs($first: Int!, $after: String, $full: Boolean!) {
-    viewer { username flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  query ViewerFlattrs($first: Int!, $offset: Int!, $full: Boolean!) {
+    viewer { username flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
   }
-  query ThingFlattrs($id: Int!, $first: Int!, $after: String, $full: Boolean!) {
-    thing(id: $id) { databaseId title owner { username } flattrs(first: $first, after: $after) { edges { node { ...V2Flattr } } } }
+  query ThingFlattrs($id: Int!, $first: Int!, $offset: Int!, $full: Boolean!) {
+    thing(databaseId: $id) { databaseId title owner { username } flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
   }
-  query UserActivities($username: String!, $direction: ActivityDirection!, $first: Int!, $after: String) {
-    user(username: $username) { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
+  query UserActivities($username: String!, $direction: ActivityDirection!, $first: Int!, $offset: Int!) {
+    user(username: $username) { username activities(direction: $direction, first: $first, offset: $offset) { edges { node { ...V2Activity } } } }
   }
   query ViewerSubscriptions($full: Boolean!) { viewer { subscriptions { ...V2Subscription } } }
   mutation CreateThing($input: ThingInput!) {
     createThing(input: $input) { __typename ... on CreateThingSuccess { thing { databaseId resourceUrl } } ...V2MutationError }
   }
-  mutation UpdateThing($id: Int!, $patch: ThingPatch!) {
+  mutation UpdateThing($id: ID!, $patch: ThingPatch!) {
     updateThing(id: $id, patch: $patch) { __typename ... on UpdateThingSuccess { thing { databaseId } } ...V2MutationError }
   }
-  query ThingInputProblem($id: Int, $input: ThingInput!) { thingInputProblem(id: $id, input: $input) { ...V2MutationError } }
-  mutation DeleteThing($id: Int!) { deleteThing(id: $id) { __typename ...V2MutationError } }
-  mutation FlattrThing($id: Int!) {
+  query ThingInputProblem($id: ID, $input: ThingInput, $patch: ThingPatch) {
+    thingInputProblem(id: $id, input: $input, patch: $patch) { ...V2MutationError }
+  }
+  mutation DeleteThing($id: ID!) { deleteThing(id: $id) { __typename ...V2MutationError } }
+  mutation FlattrThing($id: ID!) {
     flattrThing(id: $id) { __typename ... on FlattrSuccess { thing { ...V2ActionThing } } ...V2MutationError }
   }
   mutation FlattrUrl($url: String!) {
     flattrUrl(url: $url) { __typename ... on FlattrSuccess { thing { ...V2ActionThing } } ...V2MutationError }
   }
-  mutation Subscribe($thingId: Int!) {
+  mutation Subscribe($thingId: ID!) {
     subscribe(thingId: $thingId) { __typename ... on SubscribeSuccess { thing { ...V2ActionThing } } ...V2MutationError }
   }
-  mutation ToggleSubscription($thingId: Int!) {
+  mutation ToggleSubscription($thingId: ID!) {
     toggleSubscription(thingId: $thingId) { __typename ... on ToggleSubscriptionSuccess { subscription { active } } ...V2MutationError }
   }
-  mutation Unsubscribe($thingId: Int!) { unsubscribe(thingId: $thingId) { __typename ...V2MutationError } }
-  query ViewerActivities($direction: ActivityDirection!, $first: Int!, $after: String) {
-    viewer { username activities(direction: $direction, first: $first, after: $after) { edges { node { ...V2Activity } } } }
+  mutation Unsubscribe($thingId: ID!) { unsubscribe(thingId: $thingId) { __typename ...V2MutationError } }
+  query ViewerActivities($direction: ActivityDirection!, $first: Int!, $offset: Int!) {
+    viewer { username activities(direction: $direction, first: $first, offset: $offset) { edges { node { ...V2Activity } } } }
   }
   query LookupThing($url: String!) { lookupThing(url: $url) { databaseId resourceUrl } }
   query SearchThings(
     $query: String, $url: String, $tags: String, $languages: [String!], $categories: [String!], $user: String,
-    $sort: ThingSearchSort!, $first: Int!, $after: String, $full: Boolean!
+    $sort: ThingSearchSort!, $first: Int!, $offset: Int!, $full: Boolean!
   ) {
     searchThings(
       query: $query, url: $url, tags: $tags, languages: $languages, categories: $categories, user: $user,
-      sort: $sort, first: $first, after: $after
+      sort: $sort, first: $first, offset: $offset
     ) { totalCount edges { node { ...V2Thing } } }
   }
 `;

@@ -1,5 +1,5 @@
-import { offsetToCursor } from '@pothos/plugin-relay';
 import { RestError } from './errors.js';
+import { encodeGlobalId } from '../schema/global-id.js';
 import type { RestRequest } from './request.js';
 
 /** Spec §4.1 (D14): the first occurrence wins; in GET/HEAD, empty values of these names count as absent. */
@@ -56,6 +56,11 @@ export function thingIdVariable(value: string): number {
   return id <= MAX_THING_ID ? id : 0;
 }
 
+/** The global id of a well-formed thing id, for the mutations (one past the range names no thing, like 0). */
+export function thingGlobalId(value: string): string {
+  return encodeGlobalId('Thing', thingIdVariable(value));
+}
+
 /** Spec §4.4: optional surrounding whitespace, digits, value >= 1. */
 function positiveInteger(raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -66,13 +71,16 @@ function positiveInteger(raw: string | undefined, fallback: number): number {
   return value;
 }
 
-/** No listing holds this many rows; larger pages are simply past the end. */
-const LAST_PAGE_OFFSET = 2 ** 31;
+/** No listing holds this many rows; larger pages are simply past the end. The largest GraphQL Int. */
+const LAST_PAGE_OFFSET = 2 ** 31 - 1;
 
-/** Spec §4.5: `count` (default 30, lowered to MAX_PAGE_SIZE) and 1-based `page` → connection arguments. */
-export function pagination(request: RestRequest): { first: number; after: string | null } {
+/**
+ * Spec §4.5: `count` (default 30, lowered to MAX_PAGE_SIZE) and 1-based `page` → connection arguments. Page N is
+ * read directly with `offset`, the connections' argument for page-numbered clients, not by walking cursors.
+ */
+export function pagination(request: RestRequest): { first: number; offset: number } {
   const count = Math.min(positiveInteger(request.query.get('count'), 30), request.maxPageSize);
   const page = positiveInteger(request.query.get('page'), 1);
   const offset = Math.min((page - 1) * count, LAST_PAGE_OFFSET);
-  return { first: count, after: offset > 0 ? offsetToCursor(offset - 1) : null };
+  return { first: count, offset };
 }

@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
 import type { Context } from 'koa';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
@@ -25,6 +25,26 @@ import { clientAddress, type RateLimitGate } from '../src/rate-limit/admission.j
 import { rateLimitHeaders, refusalHeaders } from '../src/rate-limit/state.js';
 
 export const REST_PREFIX = '/rest/v2';
+
+/**
+ * A GraphQL error of an operation as the REST answer (schema/error-codes.ts → the v2 catalogue). The schema enforces
+ * scopes too (scope-auth): UNAUTHENTICATED is 401 unauthorized, FORBIDDEN with `requiredScope` 403 insufficient_scope
+ * (spec §3). `reason` carries the domain code where GraphQL folds several into one (BAD_USER_INPUT is `validation`
+ * or `invalid_parameters`); without one, BAD_USER_INPUT is invalid_parameters, FORBIDDEN forbidden and NOT_FOUND
+ * not_found, each with the error's message. Anything else is a fault of the server.
+ */
+function restErrorOf(error: GraphQLError): unknown {
+  const extensions = error.extensions ?? {};
+  const code = extensions.code;
+  if (code === 'UNAUTHENTICATED') return missingToken();
+  if (code === 'FORBIDDEN' && extensions.requiredScope !== undefined) return insufficientScope(String(extensions.requiredScope));
+  const reason = typeof extensions.reason === 'string' ? extensions.reason.toLowerCase() : null;
+  if (reason !== null && isErrorCode(reason)) return new RestError(reason, error.message);
+  if (code === 'BAD_USER_INPUT') return new RestError('invalid_parameters', error.message);
+  if (code === 'FORBIDDEN') return new RestError('forbidden', error.message);
+  if (code === 'NOT_FOUND') return new RestError('not_found', error.message);
+  return error.originalError ?? error;
+}
 
 export interface RestFacadeDeps {
   schema: GraphQLSchema;
@@ -177,12 +197,7 @@ export function createRestFacade(deps: RestFacadeDeps) {
     observation.operation = { name: operation, ms: performance.now() - started, ok: !result.errors?.length };
     if (result.errors?.length) {
       const first = result.errors[0]!;
-      const code = first.extensions?.code;
-      // The schema enforces scopes too (scope-auth); its verdicts become the REST answers of spec §3.
-      if (code === 'unauthorized') throw missingToken();
-      if (code === 'insufficient_scope') throw insufficientScope(String(first.extensions?.scope));
-      if (isErrorCode(code)) throw new RestError(code, first.message);
-      throw first.originalError ?? first;
+      throw restErrorOf(first);
     }
     const data = result.data;
     // Shape eagerly so that a missing resource is reported whatever the format.

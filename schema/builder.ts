@@ -26,26 +26,29 @@ function firstScopeFailure(failure: AuthFailure): { scope: string; parameter: un
 }
 
 /**
- * Auth failures carry the spec's codes (§6.2), so GraphQL clients can branch on them and the REST facade
- * can map them to 401 unauthorized / 403 insufficient_scope with the right WWW-Authenticate header.
+ * Auth failures carry the codes of schema/error-codes.ts: no token → UNAUTHENTICATED; a token without the scope →
+ * FORBIDDEN with `requiredScope`; any other refusal → FORBIDDEN. The REST facade maps them back to its
+ * 401 unauthorized / 403 insufficient_scope / 403 forbidden answers (rest-facade/pipeline.ts).
  */
 function unauthorizedError(failure: AuthFailure, hasViewer: boolean): GraphQLError {
   const scopeFailure = firstScopeFailure(failure);
   if (!hasViewer) {
-    return new GraphQLError('You are unauthorized to access the resource', { extensions: { code: 'unauthorized' } });
+    return new GraphQLError('You are unauthorized to access the resource', { extensions: { code: 'UNAUTHENTICATED' } });
   }
   if (scopeFailure?.scope === 'scope') {
     return new GraphQLError("You don't have sufficient access rights to access this resource", {
-      extensions: { code: 'insufficient_scope', scope: String(scopeFailure.parameter) },
+      extensions: { code: 'FORBIDDEN', requiredScope: String(scopeFailure.parameter) },
     });
   }
-  return new GraphQLError('You are not allowed to access this resource', { extensions: { code: 'forbidden' } });
+  return new GraphQLError('You are not allowed to access this resource', { extensions: { code: 'FORBIDDEN' } });
 }
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   AuthScopes: AuthScopes;
   Scalars: { DateTime: { Input: Date; Output: Date } };
+  /** Every connection carries a lazily counted totalCount (schema/connections.ts). */
+  Connection: { totalCount: () => Promise<number> | number };
   DefaultFieldNullability: false;
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, DataloaderPlugin],
@@ -61,10 +64,37 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // node/nodes are schema/node.ts's own fields: they answer null for a missing object, a coded error for a
+    // malformed id, and apply each type's visibility rules.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    nodesOnConnection: { description: 'The nodes of the edges, in the same order (a shortcut for edges { node }).' },
+    nodeTypeOptions: { description: 'An object with a global id, which `node(id:)` and `nodes(ids:)` resolve.' },
+    idFieldOptions: { description: 'The global id of this object: opaque, stable, accepted by `node(id:)` and by every argument of type ID.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'More items follow the last edge of this page.' },
+    hasPreviousPageFieldOptions: { description: 'More items come before the first edge of this page.' },
+    startCursorFieldOptions: { description: 'The cursor of the first edge; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last edge; null when the page is empty.' },
+    cursorFieldOptions: { description: 'An opaque cursor for this edge: pass it as `after` or `before`.' },
+    nodeFieldOptions: { description: 'The item at the end of this edge.' },
+    edgesFieldOptions: { description: 'The items of this page, each with its cursor.' },
+    pageInfoFieldOptions: { description: 'Cursors and whether more items exist before or after this page.' },
+    firstArgOptions: { description: 'Return at most this many items from the start (after `after`): 0 to the page-size cap.' },
+    lastArgOptions: { description: 'Return at most this many items from the end (before `before`): 0 to the page-size cap.' },
+    afterArgOptions: { description: 'Only items after this cursor (from an edge or pageInfo.endCursor).' },
+    beforeArgOptions: { description: 'Only items before this cursor (from an edge or pageInfo.startCursor).' },
+    defaultConnectionTypeOptions: { description: 'A page of a list, with cursors for the pages around it.' },
+    defaultEdgeTypeOptions: { description: 'One item of a connection with its cursor.' },
   },
 });
 
-builder.queryType({});
+// Every connection says how long the whole list is (counted only when selected).
+builder.globalConnectionField('totalCount', (t) =>
+  t.int({ description: 'How many items the whole list holds, over all pages.', resolve: (connection) => connection.totalCount() }),
+);
+
+builder.queryType({ description: 'Reads. Every field is safe to repeat and changes nothing.' });
 
 /**
  * Nullable fields that are null for callers who may not see them (`authScopes` plus this): scope-auth builds its

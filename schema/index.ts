@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import { guardStringArguments } from './input-guard.js';
 import './scalars.js';
+import './node.js';
 import './types/reference.js';
 import './types/user.js';
 import './types/thing.js';
@@ -15,5 +16,5 @@ import './types/search.js';
 import './types/stats.js';
 
 export type { GraphQLContext } from './context.js';
-// guardStringArguments: string arguments holding U+0000 are invalid_parameters (schema/input-guard.ts).
+// guardStringArguments: string arguments holding U+0000 are BAD_USER_INPUT (schema/input-guard.ts).
 export const schema = guardStringArguments(builder.toSchema({ sortSchema: false }));

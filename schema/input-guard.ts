@@ -1,11 +1,12 @@
-import { GraphQLError, defaultFieldResolver, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { defaultFieldResolver, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { badUserInput } from './errors.js';
 
 /**
  * PostgreSQL `text` cannot hold U+0000: a string argument containing it made every query or insert it reached fail
  * with "invalid byte sequence" / "invalid message format", which surfaced as `500 server_error` on REST (search
  * `query`, `/users/a%00b`, thing titles, flattr urls, ...) and as a masked INTERNAL_SERVER_ERROR on /graphql.
- * No stored value can contain the character, so such an argument is malformed input: `invalid_parameters` (spec §6.2,
- * "A parameter is missing or malformed"), which the REST facade answers as `400 invalid_parameters`.
+ * No stored value can contain the character, so such an argument is malformed input: BAD_USER_INPUT naming the
+ * argument, which the REST facade answers as `400 invalid_parameters`.
  *
  * Applied once to the built schema: every field that takes arguments gets its resolver wrapped by a check of the
  * (already coerced) argument values, however deeply nested in input objects and lists. Fields without arguments are
@@ -30,7 +31,8 @@ export function guardStringArguments(schema: GraphQLSchema): GraphQLSchema {
       const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
       field.resolve = (source, args, context, info) => {
         if (containsNul(args)) {
-          throw new GraphQLError(NUL_IN_ARGUMENT, { extensions: { code: 'invalid_parameters' } });
+          const argument = Object.keys(args as Record<string, unknown>).find((name) => containsNul((args as Record<string, unknown>)[name]));
+          throw badUserInput(NUL_IN_ARGUMENT, argument ?? null, { reason: 'INVALID_PARAMETERS' });
         }
         return resolve(source, args, context, info);
       };

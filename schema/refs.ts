@@ -17,20 +17,26 @@ export const ThingRef = builder.loadableNodeRef('Thing', {
   load: (ids: (string | number)[], ctx) => loadThings(ctx.em, ids.map(Number)),
 });
 
-export const FlattrRef = builder.objectRef<FlattrEntity>('Flattr');
-export const SubscriptionRef = builder.objectRef<SubscriptionEntity>('Subscription');
-export const ActivityRef = builder.objectRef<ActivityRecord>('Activity');
+export const FlattrRef = builder.nodeRef<FlattrEntity>('Flattr', { id: { resolve: (flattr) => flattr.id } });
+/** A user's subscription to a thing. Not named `Subscription`: that name would make it the schema's subscription root. */
+export const ThingSubscriptionRef = builder.nodeRef<SubscriptionEntity>('ThingSubscription', {
+  id: { resolve: (subscription) => `${subscription.user.id}:${subscription.thing.id}` },
+});
+/** An activity's id derives from its source row: the flattr of a like, the thing of a post. */
+export const ActivityRef = builder.nodeRef<ActivityRecord>('Activity', { id: { resolve: (activity) => `${activity.verb}:${activity.sourceId}` } });
 export const CategoryRef = builder.objectRef<ReferenceEntry>('Category');
 export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
 
-/** Visible only to the thing's owner (spec §8.3 fields 19-20). */
+/** Visible only to the thing's owner. */
 export const ThingOwnerViewRef = builder.objectRef<ThingEntity>('ThingOwnerView');
-/** What the authenticated caller has done with a thing (spec §8.3 fields 17-18). */
+/** What the authenticated caller has done with a thing. */
 export const ThingViewerStateRef = builder.objectRef<ThingEntity>('ThingViewerState');
 
-/** A domain rule the write was refused by (spec §6.2 codes); backed by a DomainError or any `{ code, message }`. */
+/** A domain rule the write was refused by; backed by a DomainError or any `{ code, message }`. */
 export interface MutationErrorShape {
   code: DomainErrorCode;
   message: string;
+  /** The path of the offending input (e.g. ["input", "title"]); null when the rule is not about one field. */
+  field: string[] | null;
 }
 export const MutationErrorRef = builder.objectRef<MutationErrorShape>('MutationError');

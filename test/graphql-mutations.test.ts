@@ -7,6 +7,10 @@ import { request } from './support/http.js';
 import { resolveAccessToken } from '../src/services/tokens.js';
 import type { ThingEntity, UserEntity } from '../src/entities/index.js';
 import type { GraphQLContext } from '../schema/context.js';
+import { encodeGlobalId } from '../schema/global-id.js';
+
+/** The global id of a thing, which every id argument of a mutation takes. */
+const gid = (databaseId: number) => encodeGlobalId('Thing', databaseId);
 
 /** The GraphQL write contract (scratch/mutations-contract.md) through execute(), plus one pass over HTTP. */
 
@@ -58,22 +62,22 @@ const ERROR = '... on MutationError { code message }';
 const THING = 'databaseId url title description tags hidden category { id } language { id } owner { username } flattrCount flattrUserCount createdAt ownerView { updatedAt lastFlattrAt }';
 
 const CREATE = `mutation($input: ThingInput!) { createThing(input: $input) { __typename ... on CreateThingSuccess { thing { ${THING} } } ${ERROR} } }`;
-const UPDATE = `mutation($id: Int!, $patch: ThingPatch!) { updateThing(id: $id, patch: $patch) { __typename ... on UpdateThingSuccess { thing { ${THING} } } ${ERROR} } }`;
-const DELETE = `mutation($id: Int!) { deleteThing(id: $id) { __typename ... on DeleteThingSuccess { deletedThingId } ${ERROR} } }`;
-const FLATTR = `mutation($id: Int!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { flattr { databaseId source period createdAt owner { username } thing { databaseId } } thing { databaseId url title flattrCount flattrUserCount } } ${ERROR} } }`;
+const UPDATE = `mutation($id: ID!, $patch: ThingPatch!) { updateThing(id: $id, patch: $patch) { __typename ... on UpdateThingSuccess { thing { ${THING} } } ${ERROR} } }`;
+const DELETE = `mutation($id: ID!) { deleteThing(id: $id) { __typename ... on DeleteThingSuccess { deletedThingId } ${ERROR} } }`;
+const FLATTR = `mutation($id: ID!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { flattr { databaseId source period createdAt owner { username } thing { databaseId } } thing { databaseId url title flattrCount flattrUserCount } } ${ERROR} } }`;
 const FLATTR_URL = `mutation($url: String!) { flattrUrl(url: $url) { __typename ... on FlattrSuccess { flattr { databaseId source owner { username } } thing { ${THING} } } ${ERROR} } }`;
-const SUBSCRIBE = `mutation($id: Int!) { subscribe(thingId: $id) { __typename ... on SubscribeSuccess { subscription { active createdAt startedAt thing { databaseId } } thing { databaseId flattrCount viewerState { subscribed } } } ${ERROR} } }`;
-const TOGGLE = `mutation($id: Int!) { toggleSubscription(thingId: $id) { __typename ... on ToggleSubscriptionSuccess { subscription { active createdAt startedAt } } ${ERROR} } }`;
-const UNSUBSCRIBE = `mutation($id: Int!) { unsubscribe(thingId: $id) { __typename ... on UnsubscribeSuccess { thingId } ${ERROR} } }`;
-const PROBLEM = `query($id: Int, $input: ThingInput!) { thingInputProblem(id: $id, input: $input) { code message } }`;
+const SUBSCRIBE = `mutation($id: ID!) { subscribe(thingId: $id) { __typename ... on SubscribeSuccess { subscription { active createdAt startedAt thing { databaseId } } thing { databaseId flattrCount viewerState { subscribed } } } ${ERROR} } }`;
+const TOGGLE = `mutation($id: ID!) { toggleSubscription(thingId: $id) { __typename ... on ToggleSubscriptionSuccess { subscription { active createdAt startedAt } } ${ERROR} } }`;
+const UNSUBSCRIBE = `mutation($id: ID!) { unsubscribe(thingId: $id) { __typename ... on UnsubscribeSuccess { thingId } ${ERROR} } }`;
+const PROBLEM = `query($id: ID, $input: ThingInput, $patch: ThingPatch) { thingInputProblem(id: $id, input: $input, patch: $patch) { code message } }`;
 
 let urlCounter = 0;
 const freshUrl = () => `https://example.org/m/${++urlCounter}`;
 
 function validation(message: string) {
-  return { __typename: 'MutationError', code: 'validation', message };
+  return { __typename: 'MutationError', code: 'VALIDATION', message };
 }
-const THING_NOT_FOUND = { __typename: 'MutationError', code: 'not_found', message: 'The requested thing(s) could not be found' };
+const THING_NOT_FOUND = { __typename: 'MutationError', code: 'NOT_FOUND', message: 'The requested thing(s) could not be found' };
 
 describe('createThing', () => {
   it('creates a thing owned by the caller with the E8 defaults', async () => {
@@ -131,7 +135,6 @@ describe('createThing', () => {
     const taken = freshUrl();
     await mutate(CREATE, { input: { url: taken } }, ownerToken);
     const cases: [Record<string, unknown>, string][] = [
-      [{}, 'Invalid url'],
       [{ url: '' }, 'Invalid url'],
       [{ url: 'ftp://example.org/x' }, 'Invalid url'],
       [{ url: 'not a url' }, 'Invalid url'],
@@ -168,10 +171,10 @@ describe('createThing', () => {
   it('needs a token with scope thing', async () => {
     const anonymous = await run(CREATE, { input: { url: freshUrl() } });
     expect(anonymous.data).toBeNull();
-    expect(anonymous.errors?.[0]?.extensions).toEqual({ code: 'unauthorized' });
+    expect(anonymous.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
     const noScope = await run(CREATE, { input: { url: freshUrl() } }, poorToken);
     expect(noScope.data).toBeNull();
-    expect(noScope.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'thing' });
+    expect(noScope.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'thing' });
   });
 });
 
@@ -183,7 +186,7 @@ describe('updateThing', () => {
 
   it('changes only the present fields and sets updatedAt on every success (D54)', async () => {
     app.clock.set('2026-03-11T08:00:00Z');
-    const result = await mutate(UPDATE, { id: thing.id, patch: { title: 'New title', tags: ['z'] } }, ownerToken);
+    const result = await mutate(UPDATE, { id: gid(thing.id), patch: { title: 'New title', tags: ['z'] } }, ownerToken);
     expect(result.thing).toMatchObject({
       url: thing.url,
       title: 'New title',
@@ -194,14 +197,14 @@ describe('updateThing', () => {
       ownerView: { updatedAt: '2026-03-11T08:00:00.000Z' },
     });
     app.clock.set('2026-03-12T08:00:00Z');
-    const empty = await mutate(UPDATE, { id: thing.id, patch: {} }, ownerToken);
+    const empty = await mutate(UPDATE, { id: gid(thing.id), patch: {} }, ownerToken);
     expect(empty.thing).toMatchObject({ title: 'New title', tags: ['z'], ownerView: { updatedAt: '2026-03-12T08:00:00.000Z' } });
   });
 
   it('clears tags with [], resets an empty title to the url, and ignores null as absent', async () => {
     const result = await mutate(
       UPDATE,
-      { id: thing.id, patch: { title: '  <p></p> ', tags: [], description: null, hidden: true, language: 'de_DE', category: 'software' } },
+      { id: gid(thing.id), patch: { title: '  <p></p> ', tags: [], description: null, hidden: true, language: 'de_DE', category: 'software' } },
       ownerToken,
     );
     expect(result.thing).toMatchObject({
@@ -216,28 +219,28 @@ describe('updateThing', () => {
 
   it('404 before 403 before validation; a failed update changes nothing', async () => {
     const before = (await sql('select title, updated_at from things where id = ?', [thing.id]))[0];
-    expect(await mutate(UPDATE, { id: 999999, patch: { title: 'x'.repeat(200) } }, fanToken)).toEqual(THING_NOT_FOUND);
-    expect(await mutate(UPDATE, { id: thing.id, patch: { title: 'x'.repeat(200) } }, fanToken)).toEqual({
+    expect(await mutate(UPDATE, { id: gid(999999), patch: { title: 'x'.repeat(200) } }, fanToken)).toEqual(THING_NOT_FOUND);
+    expect(await mutate(UPDATE, { id: gid(thing.id), patch: { title: 'x'.repeat(200) } }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'forbidden',
+      code: 'FORBIDDEN',
       message: 'You are not allowed to update the thing',
     });
-    expect(await mutate(UPDATE, { id: thing.id, patch: { title: 'Fine', description: 'x'.repeat(1001) } }, ownerToken)).toEqual(
+    expect(await mutate(UPDATE, { id: gid(thing.id), patch: { title: 'Fine', description: 'x'.repeat(1001) } }, ownerToken)).toEqual(
       validation('Description is too long'),
     );
-    expect(await mutate(UPDATE, { id: thing.id, patch: { title: 'x'.repeat(101), category: 'nope' } }, ownerToken)).toEqual(
+    expect(await mutate(UPDATE, { id: gid(thing.id), patch: { title: 'x'.repeat(101), category: 'nope' } }, ownerToken)).toEqual(
       validation('Title is too long'),
     );
-    expect(await mutate(UPDATE, { id: thing.id, patch: { category: 'nope', language: 'nope' } }, ownerToken)).toEqual(
+    expect(await mutate(UPDATE, { id: gid(thing.id), patch: { category: 'nope', language: 'nope' } }, ownerToken)).toEqual(
       validation('Invalid category'),
     );
-    expect(await mutate(UPDATE, { id: thing.id, patch: { language: 'nope' } }, ownerToken)).toEqual(validation('Invalid language'));
+    expect(await mutate(UPDATE, { id: gid(thing.id), patch: { language: 'nope' } }, ownerToken)).toEqual(validation('Invalid language'));
     expect((await sql('select title, updated_at from things where id = ?', [thing.id]))[0]).toEqual(before);
   });
 
   it('needs scope thing', async () => {
-    const result = await run(UPDATE, { id: thing.id, patch: {} }, readOnlyToken);
-    expect(result.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'thing' });
+    const result = await run(UPDATE, { id: gid(thing.id), patch: {} }, readOnlyToken);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'thing' });
   });
 });
 
@@ -245,40 +248,40 @@ describe('deleteThing', () => {
   it('deletes the thing with its flattrs and subscriptions (D74); the url is free again', async () => {
     const url = freshUrl();
     const thing = await fx.thing(owner, { url });
-    await mutate(FLATTR, { id: thing.id }, fanToken);
-    await mutate(SUBSCRIBE, { id: thing.id }, fanToken);
+    await mutate(FLATTR, { id: gid(thing.id) }, fanToken);
+    await mutate(SUBSCRIBE, { id: gid(thing.id) }, fanToken);
     expect(await sql('select count(*)::int as n from flattrs where thing_id = ?', [thing.id])).toEqual([{ n: 1 }]);
 
-    expect(await mutate(DELETE, { id: thing.id }, fanToken)).toEqual({
+    expect(await mutate(DELETE, { id: gid(thing.id) }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'forbidden',
+      code: 'FORBIDDEN',
       message: 'You are not allowed to delete the thing',
     });
-    expect(await mutate(DELETE, { id: thing.id }, ownerToken)).toEqual({ __typename: 'DeleteThingSuccess', deletedThingId: thing.id });
+    expect(await mutate(DELETE, { id: gid(thing.id) }, ownerToken)).toEqual({ __typename: 'DeleteThingSuccess', deletedThingId: gid(thing.id) });
     expect(await sql('select count(*)::int as n from things where id = ?', [thing.id])).toEqual([{ n: 0 }]);
     expect(await sql('select count(*)::int as n from flattrs where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
     expect(await sql('select count(*)::int as n from subscriptions where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
-    expect((await run(`{ thing(id: ${thing.id}) { databaseId } }`)).data).toEqual({ thing: null });
+    expect((await run(`{ thing(databaseId: ${thing.id}) { databaseId } }`)).data).toEqual({ thing: null });
 
-    expect(await mutate(DELETE, { id: thing.id }, ownerToken)).toEqual(THING_NOT_FOUND);
+    expect(await mutate(DELETE, { id: gid(thing.id) }, ownerToken)).toEqual(THING_NOT_FOUND);
     expect((await mutate(CREATE, { input: { url } }, ownerToken)).__typename).toBe('CreateThingSuccess');
   });
 
   it('needs scope thing', async () => {
-    const result = await run(DELETE, { id: 1 }, poorToken);
-    expect(result.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'thing' });
+    const result = await run(DELETE, { id: gid(1) }, poorToken);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'thing' });
   });
 });
 
 describe('flattrThing', () => {
   it('flattrs once per period and the counters follow (§12.4)', async () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
-    const first = await mutate(FLATTR, { id: thing.id }, fanToken);
+    const first = await mutate(FLATTR, { id: gid(thing.id) }, fanToken);
     expect(first).toEqual({
       __typename: 'FlattrSuccess',
       flattr: {
         databaseId: expect.any(Number),
-        source: 'click',
+        source: 'CLICK',
         period: '2026-03',
         createdAt: NOW.toISOString(),
         owner: { username: 'Fan' },
@@ -286,44 +289,44 @@ describe('flattrThing', () => {
       },
       thing: { databaseId: thing.id, url: thing.url, title: thing.title, flattrCount: 1, flattrUserCount: 1 },
     });
-    expect(await mutate(FLATTR, { id: thing.id }, fanToken)).toEqual({
+    expect(await mutate(FLATTR, { id: gid(thing.id) }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'flattr_once',
+      code: 'FLATTR_ONCE',
       message: 'You are not allowed to flattr this thing more than once this period',
     });
     // Same period until the last instant of the month (UTC), a new one after.
     app.clock.set('2026-03-31T23:59:59Z');
-    expect((await mutate(FLATTR, { id: thing.id }, fanToken)).code).toBe('flattr_once');
+    expect((await mutate(FLATTR, { id: gid(thing.id) }, fanToken)).code).toBe('FLATTR_ONCE');
     app.clock.set('2026-04-01T00:00:00Z');
-    const april = await mutate(FLATTR, { id: thing.id }, fanToken);
+    const april = await mutate(FLATTR, { id: gid(thing.id) }, fanToken);
     expect(april.flattr.period).toBe('2026-04');
     expect(april.thing).toMatchObject({ flattrCount: 2, flattrUserCount: 1 });
 
     const other = await fx.user({ balanceCents: 1 });
     const otherToken = await fx.token(other, ['flattr']);
-    const third = await mutate(FLATTR, { id: thing.id }, otherToken);
+    const third = await mutate(FLATTR, { id: gid(thing.id) }, otherToken);
     expect(third.thing).toMatchObject({ flattrCount: 3, flattrUserCount: 2 });
     const row = (await sql('select flattrs_count, flattrs_user_count, last_flattr_at from things where id = ?', [thing.id]))[0];
     expect(row.flattrs_count).toBe(3);
     expect(row.flattrs_user_count).toBe(2);
     expect(new Date(row.last_flattr_at).toISOString()).toBe('2026-04-01T00:00:00.000Z');
-    const owned = await run(`{ thing(id: ${thing.id}) { viewerState { flattred } } }`, {}, otherToken);
+    const owned = await run(`{ thing(databaseId: ${thing.id}) { viewerState { flattred } } }`, {}, otherToken);
     expect(owned.data).toEqual({ thing: { viewerState: { flattred: true } } });
   });
 
   it('refuses the owner, then users without means, and unknown things', async () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
-    expect(await mutate(FLATTR, { id: thing.id }, ownerToken)).toEqual({
+    expect(await mutate(FLATTR, { id: gid(thing.id) }, ownerToken)).toEqual({
       __typename: 'MutationError',
-      code: 'flattr_owner',
+      code: 'FLATTR_OWNER',
       message: 'You are not allowed to flattr your own thing',
     });
-    expect(await mutate(FLATTR, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(FLATTR, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'MutationError',
-      code: 'no_means',
+      code: 'NO_MEANS',
       message: "You don't have any money to flattr with",
     });
-    expect(await mutate(FLATTR, { id: 987654 }, fanToken)).toEqual(THING_NOT_FOUND);
+    expect(await mutate(FLATTR, { id: gid(987654) }, fanToken)).toEqual(THING_NOT_FOUND);
     expect(await sql('select count(*)::int as n from flattrs where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
   });
 
@@ -331,14 +334,14 @@ describe('flattrThing', () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
     const broke = await fx.user({ balanceCents: 0 });
     await fx.flattr(broke, thing); // an earlier flattr this period (seed data)
-    expect((await mutate(FLATTR, { id: thing.id }, await fx.token(broke, ['flattr']))).code).toBe('flattr_once');
+    expect((await mutate(FLATTR, { id: gid(thing.id) }, await fx.token(broke, ['flattr']))).code).toBe('FLATTR_ONCE');
   });
 
   it('needs a token with scope flattr', async () => {
-    const anonymous = await run(FLATTR, { id: 1 });
-    expect(anonymous.errors?.[0]?.extensions).toEqual({ code: 'unauthorized' });
-    const noScope = await run(FLATTR, { id: 1 }, readOnlyToken);
-    expect(noScope.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'flattr' });
+    const anonymous = await run(FLATTR, { id: gid(1) });
+    expect(anonymous.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    const noScope = await run(FLATTR, { id: gid(1) }, readOnlyToken);
+    expect(noScope.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'flattr' });
     expect(noScope.errors?.[0]?.message).toBe("You don't have sufficient access rights to access this resource");
   });
 });
@@ -353,7 +356,7 @@ describe('flattrUrl (§11.6)', () => {
     expect(result.thing).toMatchObject({ databaseId: thing.id, flattrCount: 1 });
     expect(await mutate(FLATTR_URL, { url: `${thing.url}/` }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'not_found',
+      code: 'NOT_FOUND',
       message: 'No thing was found',
     });
   });
@@ -362,7 +365,7 @@ describe('flattrUrl (§11.6)', () => {
     for (const url of ['', '   ', 'ftp://example.org/', 'example.org/page', 'mailto:a@example.org']) {
       expect(await mutate(FLATTR_URL, { url }, fanToken), url).toEqual({
         __typename: 'MutationError',
-        code: 'invalid_parameters',
+        code: 'INVALID_PARAMETERS',
         message: 'One or many parameters are missing or invalid',
       });
     }
@@ -387,12 +390,12 @@ describe('flattrUrl (§11.6)', () => {
     );
     expect(await mutate(FLATTR_URL, { url: autoSubmit({ url: freshUrl(), user_id: 'nobody' }) }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'not_found',
+      code: 'NOT_FOUND',
       message: 'The requested user could not be found',
     });
     expect(await mutate(FLATTR_URL, { url: autoSubmit({ url: freshUrl(), user_id: '  ' }) }, fanToken)).toEqual({
       __typename: 'MutationError',
-      code: 'not_found',
+      code: 'NOT_FOUND',
       message: 'No thing was found',
     });
     for (const inner of ['', 'ftp://example.org/', 'relative/path', `https://example.org/${'x'.repeat(2040)}`]) {
@@ -423,7 +426,7 @@ describe('flattrUrl (§11.6)', () => {
       fanToken,
     );
     expect(result.__typename).toBe('FlattrSuccess');
-    expect(result.flattr).toMatchObject({ source: 'click', owner: { username: 'Fan' } });
+    expect(result.flattr).toMatchObject({ source: 'CLICK', owner: { username: 'Fan' } });
     expect(result.thing).toEqual({
       databaseId: expect.any(Number),
       url,
@@ -453,12 +456,12 @@ describe('flattrUrl (§11.6)', () => {
     const url = freshUrl();
     expect(await mutate(FLATTR_URL, { url: autoSubmit({ url, user_id: 'owner' }) }, ownerToken)).toEqual({
       __typename: 'MutationError',
-      code: 'flattr_owner',
+      code: 'FLATTR_OWNER',
       message: 'You are not allowed to flattr your own thing',
     });
     expect(await mutate(FLATTR_URL, { url: autoSubmit({ url, user_id: 'owner' }) }, poorToken)).toEqual({
       __typename: 'MutationError',
-      code: 'no_means',
+      code: 'NO_MEANS',
       message: "You don't have any money to flattr with",
     });
     expect(await sql('select count(*)::int as n from things where url = ?', [url])).toEqual([{ n: 0 }]);
@@ -466,12 +469,12 @@ describe('flattrUrl (§11.6)', () => {
 
   it('treats an auto-submit URL on another host as a plain URL', async () => {
     const result = await mutate(FLATTR_URL, { url: autoSubmit({ url: freshUrl(), user_id: 'owner' }, 'https://example.org/submit/auto') }, fanToken);
-    expect(result).toEqual({ __typename: 'MutationError', code: 'not_found', message: 'No thing was found' });
+    expect(result).toEqual({ __typename: 'MutationError', code: 'NOT_FOUND', message: 'No thing was found' });
   });
 
   it('needs scope flattr', async () => {
     const result = await run(FLATTR_URL, { url: 'https://example.org/' }, await fx.token(owner, ['thing']));
-    expect(result.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'flattr' });
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'flattr' });
   });
 });
 
@@ -480,53 +483,53 @@ describe('subscriptions', () => {
 
   it('subscribe, pause, resume (startedAt = now), unsubscribe; subscribing never flattrs', async () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
-    const subscribed = await mutate(SUBSCRIBE, { id: thing.id }, poorToken); // needs no means
+    const subscribed = await mutate(SUBSCRIBE, { id: gid(thing.id) }, poorToken); // needs no means
     expect(subscribed).toEqual({
       __typename: 'SubscribeSuccess',
       subscription: { active: true, createdAt: NOW.toISOString(), startedAt: NOW.toISOString(), thing: { databaseId: thing.id } },
       thing: { databaseId: thing.id, flattrCount: 0, viewerState: { subscribed: true } },
     });
-    expect(await mutate(SUBSCRIBE, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(SUBSCRIBE, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'MutationError',
-      code: 'subscribed',
+      code: 'SUBSCRIBED',
       message: 'User already subscribed to thing',
     });
 
     app.clock.set('2026-03-15T00:00:00Z');
-    expect(await mutate(TOGGLE, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(TOGGLE, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'ToggleSubscriptionSuccess',
       subscription: { active: false, createdAt: NOW.toISOString(), startedAt: NOW.toISOString() },
     });
-    expect((await mutate(SUBSCRIBE, { id: thing.id }, poorToken)).code).toBe('subscribed'); // paused counts too
+    expect((await mutate(SUBSCRIBE, { id: gid(thing.id) }, poorToken)).code).toBe('SUBSCRIBED'); // paused counts too
     app.clock.set('2026-03-20T00:00:00Z');
-    expect(await mutate(TOGGLE, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(TOGGLE, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'ToggleSubscriptionSuccess',
       subscription: { active: true, createdAt: NOW.toISOString(), startedAt: '2026-03-20T00:00:00.000Z' },
     });
     expect(await sql('select count(*)::int as n from flattrs where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
 
-    expect(await mutate(UNSUBSCRIBE, { id: thing.id }, poorToken)).toEqual({ __typename: 'UnsubscribeSuccess', thingId: thing.id });
-    expect(await mutate(UNSUBSCRIBE, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(UNSUBSCRIBE, { id: gid(thing.id) }, poorToken)).toEqual({ __typename: 'UnsubscribeSuccess', thingId: gid(thing.id) });
+    expect(await mutate(UNSUBSCRIBE, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'MutationError',
-      code: 'not_found',
+      code: 'NOT_FOUND',
       message: 'No subscription was found',
     });
-    expect(await mutate(TOGGLE, { id: thing.id }, poorToken)).toEqual({
+    expect(await mutate(TOGGLE, { id: gid(thing.id) }, poorToken)).toEqual({
       __typename: 'MutationError',
-      code: 'not_found',
+      code: 'NOT_FOUND',
       message: 'No subscription was found',
     });
   });
 
   it('refuses the owner and unknown things', async () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
-    expect(await mutate(SUBSCRIBE, { id: thing.id }, ownerToken)).toEqual({
+    expect(await mutate(SUBSCRIBE, { id: gid(thing.id) }, ownerToken)).toEqual({
       __typename: 'MutationError',
-      code: 'thing_owner',
+      code: 'THING_OWNER',
       message: 'You are not allowed to subscribe to your own thing',
     });
     for (const query of [SUBSCRIBE, TOGGLE, UNSUBSCRIBE]) {
-      expect(await mutate(query, { id: 999999 }, fanToken)).toEqual(THING_NOT_FOUND);
+      expect(await mutate(query, { id: gid(999999) }, fanToken)).toEqual(THING_NOT_FOUND);
     }
   });
 
@@ -535,11 +538,11 @@ describe('subscriptions', () => {
     const token = await fx.token(subscriber, ['flattr']);
     const [a, b, c] = [await fx.thing(owner, { url: freshUrl() }), await fx.thing(owner, { url: freshUrl() }), await fx.thing(fan, { url: freshUrl() })];
     app.clock.set('2026-03-01T00:00:00Z');
-    await mutate(SUBSCRIBE, { id: a.id }, token);
-    await mutate(SUBSCRIBE, { id: b.id }, token); // same created_at as a: thing id desc decides
+    await mutate(SUBSCRIBE, { id: gid(a.id) }, token);
+    await mutate(SUBSCRIBE, { id: gid(b.id) }, token); // same created_at as a: thing id desc decides
     app.clock.set('2026-03-05T00:00:00Z');
-    await mutate(SUBSCRIBE, { id: c.id }, token);
-    await mutate(TOGGLE, { id: c.id }, token);
+    await mutate(SUBSCRIBE, { id: gid(c.id) }, token);
+    await mutate(TOGGLE, { id: gid(c.id) }, token);
     const result = await run(SUBSCRIPTIONS, {}, token);
     expect(result.errors).toBeUndefined();
     expect((result.data as any).viewer.subscriptions).toEqual([
@@ -556,9 +559,9 @@ describe('subscriptions', () => {
 
   it('needs scope flattr', async () => {
     for (const query of [SUBSCRIBE, TOGGLE, UNSUBSCRIBE]) {
-      const result = await run(query, { id: 1 }, await fx.token(fan, ['thing', 'email']));
-      expect(result.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'flattr' });
-      expect((await run(query, { id: 1 })).errors?.[0]?.extensions).toEqual({ code: 'unauthorized' });
+      const result = await run(query, { id: gid(1) }, await fx.token(fan, ['thing', 'email']));
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'flattr' });
+      expect((await run(query, { id: gid(1) })).errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
     }
   });
 });
@@ -574,32 +577,32 @@ describe('thingInputProblem', () => {
     const url = freshUrl();
     expect(await check(null, { url })).toBeNull();
     expect(await sql('select count(*)::int as n from things where url = ?', [url])).toEqual([{ n: 0 }]);
-    expect(await check(null, {})).toEqual({ code: 'validation', message: 'Invalid url' });
-    expect(await check(null, { url: 'https://flattr.com/submit/auto?url=https://example.org/' })).toEqual({ code: 'validation', message: 'Invalid url' });
-    expect(await check(null, { url: taken, title: 'x'.repeat(101) })).toEqual({ code: 'validation', message: 'A thing with that url already exists' });
-    expect(await check(null, { url, title: 'x'.repeat(101), language: 'nope' })).toEqual({ code: 'validation', message: 'Title is too long' });
-    expect(await check(null, { url, language: 'nope', category: 'nope' })).toEqual({ code: 'validation', message: 'Invalid category' });
-    expect(await check(null, { url, language: 'nope' })).toEqual({ code: 'validation', message: 'Invalid language' });
+    expect(await check(null, { url: '' })).toEqual({ code: 'VALIDATION', message: 'Invalid url' });
+    expect(await check(null, { url: 'https://flattr.com/submit/auto?url=https://example.org/' })).toEqual({ code: 'VALIDATION', message: 'Invalid url' });
+    expect(await check(null, { url: taken, title: 'x'.repeat(101) })).toEqual({ code: 'VALIDATION', message: 'A thing with that url already exists' });
+    expect(await check(null, { url, title: 'x'.repeat(101), language: 'nope' })).toEqual({ code: 'VALIDATION', message: 'Title is too long' });
+    expect(await check(null, { url, language: 'nope', category: 'nope' })).toEqual({ code: 'VALIDATION', message: 'Invalid category' });
+    expect(await check(null, { url, language: 'nope' })).toEqual({ code: 'VALIDATION', message: 'Invalid language' });
   });
 
   it('for an update: 404, then 403, then validation; the url is ignored (D53)', async () => {
     const thing = await fx.thing(owner, { url: freshUrl() });
-    const check = async (token: string, id: number, input: Record<string, unknown>) => (await run(PROBLEM, { id, input }, token)).data as any;
+    const check = async (token: string, id: number, patch: Record<string, unknown>) => (await run(PROBLEM, { id: gid(id), patch }, token)).data as any;
     expect(await check(fanToken, 999999, { title: 'x'.repeat(101) })).toEqual({
-      thingInputProblem: { code: 'not_found', message: 'The requested thing(s) could not be found' },
+      thingInputProblem: { code: 'NOT_FOUND', message: 'The requested thing(s) could not be found' },
     });
     expect(await check(fanToken, thing.id, { title: 'x'.repeat(101) })).toEqual({
-      thingInputProblem: { code: 'forbidden', message: 'You are not allowed to update the thing' },
+      thingInputProblem: { code: 'FORBIDDEN', message: 'You are not allowed to update the thing' },
     });
-    expect(await check(ownerToken, thing.id, { url: 'ftp://ignored', description: 'x'.repeat(1001), category: 'nope' })).toEqual({
-      thingInputProblem: { code: 'validation', message: 'Description is too long' },
+    expect(await check(ownerToken, thing.id, { description: 'x'.repeat(1001), category: 'nope' })).toEqual({
+      thingInputProblem: { code: 'VALIDATION', message: 'Description is too long' },
     });
-    expect(await check(ownerToken, thing.id, { url: 'ftp://ignored', title: 'fine' })).toEqual({ thingInputProblem: null });
+    expect(await check(ownerToken, thing.id, { title: 'fine' })).toEqual({ thingInputProblem: null });
   });
 
   it('needs scope thing', async () => {
-    const result = await run(PROBLEM, { input: {} }, poorToken);
-    expect(result.errors?.[0]?.extensions).toEqual({ code: 'insufficient_scope', scope: 'thing' });
+    const result = await run(PROBLEM, { input: { url: '' } }, poorToken);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredScope: 'thing' });
   });
 });
 
@@ -615,11 +618,11 @@ describe('over HTTP', () => {
     const created = await post(CREATE, { input: { url, title: 'Over HTTP' } }, ownerToken);
     expect(created.status).toBe(200);
     const id = created.json().data.createThing.thing.databaseId;
-    const flattred = await post(FLATTR, { id }, fanToken);
+    const flattred = await post(FLATTR, { id: gid(id) }, fanToken);
     expect(flattred.json().data.flattrThing.thing).toMatchObject({ databaseId: id, flattrCount: 1 });
-    const again = await post(FLATTR, { id }, fanToken);
-    expect(again.json().data.flattrThing).toMatchObject({ __typename: 'MutationError', code: 'flattr_once' });
-    const anonymous = await post(FLATTR, { id });
-    expect(anonymous.json().errors[0].extensions.code).toBe('unauthorized');
+    const again = await post(FLATTR, { id: gid(id) }, fanToken);
+    expect(again.json().data.flattrThing).toMatchObject({ __typename: 'MutationError', code: 'FLATTR_ONCE' });
+    const anonymous = await post(FLATTR, { id: gid(id) });
+    expect(anonymous.json().errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 });

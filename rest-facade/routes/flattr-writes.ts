@@ -1,5 +1,5 @@
 import { PLAIN_FORMATS, type RestRoute } from '../route.js';
-import { isThingId, thingIdVariable } from '../params.js';
+import { isThingId, thingGlobalId } from '../params.js';
 import { flattrUrlParam } from '../write-params.js';
 import { flattrBody, succeeded, type GqlActionThing, type GqlMutationResult } from '../shapes/actions.js';
 
@@ -16,7 +16,7 @@ export const flattrWriteRoutes: RestRoute[] = [
     matches: (params) => isThingId(params.id!),
     operation: 'FlattrThing',
     // No parameters: a body is ignored once it has parsed (step 9).
-    variables: (req) => ({ id: thingIdVariable(req.params.id!) }),
+    variables: (req) => ({ id: thingGlobalId(req.params.id!) }),
     shape: (data: { flattrThing: FlattrResult }) => flattrBody(succeeded(data.flattrThing).thing),
   },
   {

@@ -1,6 +1,6 @@
 import { missingToken, insufficientScope } from '../access-token.js';
 import { PLAIN_FORMATS, type RestRoute } from '../route.js';
-import { fullFlag, isThingId, thingIdVariable } from '../params.js';
+import { fullFlag, isThingId, thingGlobalId } from '../params.js';
 import { subscription, type GqlSubscription } from '../shapes/v2-objects.js';
 import { subscribeBody, succeeded, toggleBody, type GqlActionThing, type GqlMutationResult } from '../shapes/actions.js';
 import type { RestRequest } from '../request.js';
@@ -9,7 +9,7 @@ type ViewerSubscriptions = { viewer: { subscriptions: GqlSubscription[] | null }
 
 const subscriptionRoute = { auth: 'required', scope: 'flattr', family: 'subscriptions', formats: PLAIN_FORMATS } as const;
 const thingSubscription = { ...subscriptionRoute, path: '/things/:id/subscriptions', matches: (params: Record<string, string>) => isThingId(params.id!), root: 'response' } as const;
-const thingId = (req: RestRequest) => ({ thingId: thingIdVariable(req.params.id!) });
+const thingId = (req: RestRequest) => ({ thingId: thingGlobalId(req.params.id!) });
 
 /** E17–E20: subscriptions (spec §9.4), all with scope flattr; every rule is the mutation's. */
 export const subscriptionRoutes: RestRoute[] = [

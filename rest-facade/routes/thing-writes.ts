@@ -1,5 +1,5 @@
 import { PLAIN_FORMATS, type RestRoute } from '../route.js';
-import { isThingId, thingIdVariable } from '../params.js';
+import { isThingId, thingGlobalId } from '../params.js';
 import { INVALID_HIDDEN, hiddenParam, invalidHidden, stringParam, thingFields, withoutUndefined } from '../write-params.js';
 import { createBody, mutationError, succeeded, updateBody, type GqlMutationError, type GqlMutationResult } from '../shapes/actions.js';
 import type { RestRequest } from '../request.js';
@@ -24,14 +24,15 @@ function reportInputProblem(data: ProblemData): never {
 function thingInput(req: RestRequest, withUrl: boolean) {
   const hidden = hiddenParam(req);
   return withoutUndefined({
-    ...(withUrl ? { url: stringParam(req, 'url') } : {}),
+    // ThingInput.url is required: a missing url is "", which the same first check refuses ("Invalid url").
+    ...(withUrl ? { url: stringParam(req, 'url') ?? '' } : {}),
     ...thingFields(req),
     hidden: hidden === INVALID_HIDDEN ? undefined : hidden,
   });
 }
 
 const thingWrite = { auth: 'required', scope: 'thing', family: 'things', formats: PLAIN_FORMATS, root: 'response' } as const;
-const thingId = (req: RestRequest) => thingIdVariable(req.params.id!);
+const thingId = (req: RestRequest) => thingGlobalId(req.params.id!);
 
 /** E8, E9, E10: creating, updating and deleting things (spec §9.2); every rule is the mutation's. */
 export const thingWriteRoutes: RestRoute[] = [
@@ -58,7 +59,7 @@ export const thingWriteRoutes: RestRoute[] = [
     path: '/things/:id',
     matches: (params) => isThingId(params.id!),
     operation: (req) => (hiddenInvalid(req) ? 'ThingInputProblem' : 'UpdateThing'),
-    variables: (req) => (hiddenInvalid(req) ? { id: thingId(req), input: thingInput(req, false) } : { id: thingId(req), patch: thingInput(req, false) }),
+    variables: (req) => ({ id: thingId(req), patch: thingInput(req, false) }),
     shape: (data: UpdateData | ProblemData) => {
       if ('thingInputProblem' in data) reportInputProblem(data);
       succeeded(data.updateThing);

@@ -18,12 +18,16 @@ export type GqlMutationResult<Success> = GqlMutationError | ({ __typename: strin
 /** The mini thing of the flattr and subscribe bodies: no `owner` (spec §8.4). */
 export type GqlActionThing = Omit<GqlMiniThing, 'owner'>;
 
-/** A MutationError as the REST error of the same code; the status is the catalogue's (spec §6.2). */
+/**
+ * A MutationError as the REST error of the same code; the status is the catalogue's (spec §6.2). GraphQL answers
+ * the code as an UPPER_SNAKE enum value (`FLATTR_ONCE`); the v2 code is its lower-case form (`flattr_once`).
+ */
 export function mutationError(error: { code: string; message: string }): RestError {
-  if (!isErrorCode(error.code)) throw new Error(`Mutation error code ${error.code} is not in the REST catalogue`);
+  const code = error.code.toLowerCase();
+  if (!isErrorCode(code)) throw new Error(`Mutation error code ${error.code} is not in the REST catalogue`);
   // D34: a 401 no_means carries the bare Bearer challenge.
-  const headers: Record<string, string> | undefined = error.code === 'no_means' ? { 'WWW-Authenticate': 'Bearer realm="flattr"' } : undefined;
-  return new RestError(error.code, error.message, { headers });
+  const headers: Record<string, string> | undefined = code === 'no_means' ? { 'WWW-Authenticate': 'Bearer realm="flattr"' } : undefined;
+  return new RestError(code, error.message, { headers });
 }
 
 /** The success member, or the REST error of the MutationError (step 12 or 13 of §6.5). */

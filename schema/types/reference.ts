@@ -3,7 +3,7 @@ import { CategoryRef, LanguageRef } from '../refs.js';
 import { referenceData } from '../../src/services/reference-data.js';
 
 CategoryRef.implement({
-  description: 'A thing category (spec §15.1).',
+  description: 'A thing category. Not a Node: categories are identified by their string `id`.',
   fields: (t) => ({
     id: t.exposeString('id', { description: 'Category id, e.g. "text".' }),
     text: t.exposeString('text', { description: 'Display name.' }),
@@ -11,7 +11,7 @@ CategoryRef.implement({
 });
 
 LanguageRef.implement({
-  description: 'A thing language (spec §15.2).',
+  description: 'A thing language. Not a Node: languages are identified by their string `id`.',
   fields: (t) => ({
     id: t.exposeString('id', { description: 'Language id, e.g. "en_GB".' }),
     text: t.exposeString('text', { description: 'Display name.' }),

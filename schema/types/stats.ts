@@ -1,7 +1,7 @@
-import { GraphQLError } from 'graphql';
 import { builder } from '../builder.js';
 import { CategoryRef, LanguageRef, ThingRef, UserRef } from '../refs.js';
 import type { GraphQLContext } from '../context.js';
+import { badUserInput } from '../errors.js';
 import { referenceData } from '../../src/services/reference-data.js';
 import {
   StatsInputError,
@@ -26,8 +26,8 @@ import {
 
 /**
  * `stats`: the platform in numbers, for internal dashboards. Only tokens with the internal scope `stats` (given by
- * the admin CLI, never by /oauth/authorize) may read it: others get `insufficient_scope` (anonymous callers
- * `unauthorized`). Computation and indexes: src/services/stats.ts. Answers are cached per process for
+ * the admin CLI, never by /oauth/authorize) may read it: others get FORBIDDEN with requiredScope "stats" (anonymous
+ * callers UNAUTHENTICATED). Computation and indexes: src/services/stats.ts. Answers are cached per process for
  * STATS_CACHE_SECONDS (30 s by default), keyed by the arguments after defaults.
  */
 
@@ -44,17 +44,17 @@ const StatsLanguageRef = builder.objectRef<BreakdownRow>('StatsLanguage');
 const StatsIntervalEnum = builder.enumType('StatsInterval', {
   description: 'Bucket size of a time series; days are UTC days, weeks ISO weeks (starting on Monday).',
   values: {
-    DAY: { value: 'day' },
-    WEEK: { value: 'week' },
-    MONTH: { value: 'month' },
-  } satisfies Record<string, { value: StatsInterval }>,
+    DAY: { value: 'day', description: 'One bucket per UTC day.' },
+    WEEK: { value: 'week', description: 'One bucket per ISO week, starting on Monday.' },
+    MONTH: { value: 'month', description: 'One bucket per calendar month.' },
+  } satisfies Record<string, { value: StatsInterval; description: string }>,
 });
 
 const categoriesById = new Map(referenceData.categories.map((c) => [c.id, c]));
 const languagesById = new Map(referenceData.languages.map((l) => [l.id, l]));
 
 function badInput(error: unknown): never {
-  if (error instanceof StatsInputError) throw new GraphQLError(error.message, { extensions: { code: 'invalid_parameters' } });
+  if (error instanceof StatsInputError) throw badUserInput(error.message, error.argument);
   throw error;
 }
 
@@ -83,7 +83,7 @@ builder.objectType(StatsRef, {
       from: t.arg.string({ description: 'First day, YYYY-MM-DD (UTC).' }),
       to: t.arg.string({ description: 'Last day, YYYY-MM-DD (UTC), included.' }),
     };
-    const seriesArgs = { ...rangeArgs, interval: t.arg({ type: StatsIntervalEnum, defaultValue: 'day' }) };
+    const seriesArgs = { ...rangeArgs, interval: t.arg({ type: StatsIntervalEnum, defaultValue: 'day', description: 'The bucket size.' }) };
     const topArgs = { ...rangeArgs, limit: t.arg.int({ defaultValue: 10, description: '1 to 100.' }) };
     return {
       totals: t.field({
@@ -164,15 +164,17 @@ builder.objectType(StatsRef, {
 });
 
 builder.objectType(StatsTotalsRef, {
+  description: 'Counts of the whole platform, now.',
   fields: (t) => ({
-    users: t.exposeInt('users'),
-    things: t.exposeInt('things'),
-    flattrs: t.exposeInt('flattrs'),
+    users: t.exposeInt('users', { description: 'Registered users.' }),
+    things: t.exposeInt('things', { description: 'Things, hidden ones included.' }),
+    flattrs: t.exposeInt('flattrs', { description: 'Flattrs ever made.' }),
     activeSubscriptions: t.exposeInt('activeSubscriptions', { description: 'Subscriptions that are running (not paused).' }),
   }),
 });
 
 builder.objectType(StatsBucketRef, {
+  description: 'One bucket of a time series.',
   fields: (t) => ({
     start: t.exposeString('start', { description: 'First day of the bucket, YYYY-MM-DD; the first bucket may start before `from`.' }),
     count: t.exposeInt('count', { description: 'What happened within the range on the days of this bucket.' }),
@@ -180,16 +182,18 @@ builder.objectType(StatsBucketRef, {
 });
 
 builder.objectType(StatsTopThingRef, {
+  description: 'A thing among the most flattred over the range.',
   fields: (t) => ({
-    rank: t.exposeInt('rank'),
+    rank: t.exposeInt('rank', { description: 'Position in the list, from 1.' }),
     flattrs: t.exposeInt('flattrs', { description: 'Flattrs on the thing over the range.' }),
     thing: t.field({ type: ThingRef, nullable: true, description: 'Null if the thing was deleted since.', resolve: (row) => row.thingId }),
   }),
 });
 
 builder.objectType(StatsTopCreatorRef, {
+  description: 'A user among those whose things were flattred most over the range.',
   fields: (t) => ({
-    rank: t.exposeInt('rank'),
+    rank: t.exposeInt('rank', { description: 'Position in the list, from 1.' }),
     flattrs: t.exposeInt('flattrs', { description: "Flattrs on the user's things over the range." }),
     things: t.exposeInt('things', { description: 'How many of their things were flattred over the range.' }),
     user: t.field({ type: UserRef, nullable: true, description: 'Null if the user was deleted since.', resolve: (row) => row.userId }),
@@ -203,8 +207,9 @@ const breakdownFields = {
 } as const;
 
 builder.objectType(StatsCategoryRef, {
+  description: 'The numbers of one category over the range.',
   fields: (t) => ({
-    category: t.field({ type: CategoryRef, resolve: (row) => categoriesById.get(row.id) ?? { id: row.id, text: row.id } }),
+    category: t.field({ type: CategoryRef, description: 'The category.', resolve: (row) => categoriesById.get(row.id) ?? { id: row.id, text: row.id } }),
     things: t.exposeInt('things', { description: breakdownFields.things }),
     newThings: t.exposeInt('newThings', { description: breakdownFields.newThings }),
     flattrs: t.exposeInt('flattrs', { description: breakdownFields.flattrs }),
@@ -212,8 +217,9 @@ builder.objectType(StatsCategoryRef, {
 });
 
 builder.objectType(StatsLanguageRef, {
+  description: 'The numbers of one language over the range.',
   fields: (t) => ({
-    language: t.field({ type: LanguageRef, resolve: (row) => languagesById.get(row.id) ?? { id: row.id, text: row.id } }),
+    language: t.field({ type: LanguageRef, description: 'The language.', resolve: (row) => languagesById.get(row.id) ?? { id: row.id, text: row.id } }),
     things: t.exposeInt('things', { description: breakdownFields.things }),
     newThings: t.exposeInt('newThings', { description: breakdownFields.newThings }),
     flattrs: t.exposeInt('flattrs', { description: breakdownFields.flattrs }),

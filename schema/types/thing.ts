@@ -1,9 +1,9 @@
-import { GraphQLError } from 'graphql';
 import { builder, nullWhenUnauthorized } from '../builder.js';
 import { CategoryRef, LanguageRef, ThingOwnerViewRef, ThingRef, ThingViewerStateRef, UserRef } from '../refs.js';
 import { Flattr, Subscription, Thing, periodOf, type ThingEntity } from '../../src/entities/index.js';
 import { referenceData } from '../../src/services/reference-data.js';
 import { INVALID_PARAMETERS } from '../../src/services/domain-error.js';
+import { badUserInput } from '../errors.js';
 import type { GraphQLContext } from '../context.js';
 import { findThingsWithOwners } from '../loaders.js';
 
@@ -17,23 +17,23 @@ function ownsThing(thing: ThingEntity, ctx: GraphQLContext): boolean {
 }
 
 ThingRef.implement({
-  description: 'A registered URL that users can flattr (spec §8.3).',
+  description: 'A registered URL that users can flattr.',
   fields: (t) => ({
-    databaseId: t.exposeInt('id', { description: 'The numeric thing id used by the REST API.' }),
-    url: t.exposeString('url'),
-    title: t.exposeString('title'),
-    description: t.exposeString('description'),
-    tags: t.exposeStringList('tags'),
-    category: t.field({ type: CategoryRef, resolve: (thing) => categoriesById.get(thing.category.id)! }),
-    language: t.field({ type: LanguageRef, resolve: (thing) => languagesById.get(thing.language.id)! }),
-    hidden: t.exposeBoolean('hidden', { description: 'Hidden from listings (spec §12.3); still reachable by id.' }),
-    image: t.exposeString('image'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    databaseId: t.exposeInt('id', { description: 'The numeric thing id the REST API uses.' }),
+    url: t.exposeString('url', { description: 'The URL the thing stands for; unique.' }),
+    title: t.exposeString('title', { description: 'The title (the url when none was given).' }),
+    description: t.exposeString('description', { description: 'The description, plain text.' }),
+    tags: t.exposeStringList('tags', { description: 'Tags, in the order given.' }),
+    category: t.field({ type: CategoryRef, description: 'The category.', resolve: (thing) => categoriesById.get(thing.category.id)! }),
+    language: t.field({ type: LanguageRef, description: 'The language.', resolve: (thing) => languagesById.get(thing.language.id)! }),
+    hidden: t.exposeBoolean('hidden', { description: 'Hidden from listings, search and `node` for everybody but the owner; still reachable by databaseId.' }),
+    image: t.exposeString('image', { description: 'URL of an image, "" if none.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the thing was created.' }),
     flattrCount: t.exposeInt('flattrsCount', { description: 'Flattrs ever made on the thing.' }),
     flattrUserCount: t.exposeInt('flattrsUserCount', { description: 'Distinct users who ever flattred it.' }),
-    owner: t.field({ type: UserRef, resolve: (thing) => thing.owner.id }),
-    resourceUrl: t.string({ resolve: (thing, _args, ctx) => `${ctx.config.apiUrl}/things/${thing.id}` }),
-    webUrl: t.string({ resolve: (thing, _args, ctx) => `${ctx.config.siteUrl}/thing/${thing.id}` }),
+    owner: t.field({ type: UserRef, description: 'The user who owns the thing.', resolve: (thing) => thing.owner.id }),
+    resourceUrl: t.string({ description: 'The REST v2 resource URL.', resolve: (thing, _args, ctx) => `${ctx.config.apiUrl}/things/${thing.id}` }),
+    webUrl: t.string({ description: 'The page of the thing on the website.', resolve: (thing, _args, ctx) => `${ctx.config.siteUrl}/thing/${thing.id}` }),
     viewerState: t.field({
       type: ThingViewerStateRef,
       nullable: true,
@@ -54,10 +54,11 @@ ThingRef.implement({
 });
 
 ThingViewerStateRef.implement({
+  description: 'What the caller has done with a thing.',
   fields: (t) => ({
     flattred: t.loadable({
       type: 'Boolean',
-      description: 'The caller flattred this thing in the current period (spec D41).',
+      description: 'The caller flattred this thing in the current month (UTC).',
       load: async (thingIds: number[], ctx) => {
         const rows = await ctx.em.find(
           Flattr,
@@ -71,7 +72,7 @@ ThingViewerStateRef.implement({
     }),
     subscribed: t.loadable({
       type: 'Boolean',
-      description: 'The caller has a subscription to this thing, active or paused (spec D42).',
+      description: 'The caller has a subscription to this thing, active or paused.',
       load: async (thingIds: number[], ctx) => {
         const rows = await ctx.em.find(Subscription, { user: ctx.viewer!.user.id, thing: { $in: thingIds } }, { fields: ['thing'] });
         const subscribed = new Set(rows.map((s) => s.thing.id));
@@ -83,6 +84,7 @@ ThingViewerStateRef.implement({
 });
 
 ThingOwnerViewRef.implement({
+  description: "Fields of a thing that only its owner sees.",
   fields: (t) => ({
     lastFlattrAt: t.expose('lastFlattrAt', { type: 'DateTime', nullable: true, description: 'Newest flattr; null if none.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true, description: 'Last successful update; null if never.' }),
@@ -93,21 +95,23 @@ builder.queryFields((t) => ({
   thing: t.field({
     type: ThingRef,
     nullable: true,
-    description: 'A thing by its numeric id; hidden things too (spec D47).',
-    args: { id: t.arg.int({ required: true }) },
+    description:
+      'A thing by its numeric database id (the id of the REST API); hidden things too, as REST shows them. ' +
+      'For global ids use `node`.',
+    args: { databaseId: t.arg.int({ required: true, description: 'The numeric thing id (Thing.databaseId).' }) },
     // The owner comes in the same query: every REST shape of a thing shows it.
-    resolve: async (_root, { id }, ctx) => (await findThingsWithOwners(ctx.em, [id]))[0] ?? null,
+    resolve: async (_root, { databaseId }, ctx) => (await findThingsWithOwners(ctx.em, [databaseId]))[0] ?? null,
   }),
   things: t.field({
     type: [ThingRef],
-    description: `Things by numeric id, in the order first requested; unknown ids are skipped. At most ${MAX_THING_IDS} ids.`,
-    args: { ids: t.arg.intList({ required: true }) },
-    resolve: async (_root, { ids }, ctx) => {
-      if (ids.length > MAX_THING_IDS) {
-        // The catalogue's text (spec §6.2, as the REST facade answers E6); the limit is in the field description.
-        throw new GraphQLError(INVALID_PARAMETERS, { extensions: { code: 'invalid_parameters', maxIds: MAX_THING_IDS } });
+    description: `Things by numeric database id, in the order first requested; unknown ids are skipped. At most ${MAX_THING_IDS} ids.`,
+    args: { databaseIds: t.arg.intList({ required: true, description: `Numeric thing ids (Thing.databaseId), at most ${MAX_THING_IDS}.` }) },
+    resolve: async (_root, { databaseIds }, ctx) => {
+      if (databaseIds.length > MAX_THING_IDS) {
+        // The text the REST API answers for too many ids; the limit is in the field description and in maxIds.
+        throw badUserInput(INVALID_PARAMETERS, 'databaseIds', { maxIds: MAX_THING_IDS });
       }
-      const unique = [...new Set(ids)];
+      const unique = [...new Set(databaseIds)];
       const rows = await findThingsWithOwners(ctx.em, unique);
       const byId = new Map(rows.map((thing) => [thing.id, thing]));
       return unique.flatMap((id) => byId.get(id) ?? []);

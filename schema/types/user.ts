@@ -17,21 +17,22 @@ export function userWebUrl(ctx: GraphQLContext, username: string): string {
 }
 
 UserRef.implement({
-  description: 'A Flattr user (spec §8.1).',
+  description: 'A Flattr user.',
   fields: (t) => ({
-    username: t.exposeString('username'),
-    firstname: t.exposeString('firstname'),
-    lastname: t.exposeString('lastname'),
+    databaseId: t.exposeInt('id', { description: 'The numeric user id in the database.' }),
+    username: t.exposeString('username', { description: 'The username, as the user spelled it; matched case-insensitively.' }),
+    firstname: t.exposeString('firstname', { description: 'First name, "" if unset.' }),
+    lastname: t.exposeString('lastname', { description: 'Last name, "" if unset.' }),
     avatar: t.exposeString('avatar', { description: 'URL of a 48x48 image, "" if none.' }),
-    about: t.exposeString('about'),
-    city: t.exposeString('city'),
-    country: t.exposeString('country'),
+    about: t.exposeString('about', { description: 'A text about the user, "" if unset.' }),
+    city: t.exposeString('city', { description: 'City, "" if unset.' }),
+    country: t.exposeString('country', { description: 'Country, "" if unset.' }),
     url: t.exposeString('url', { description: "The user's website, \"\" if unset." }),
     resourceUrl: t.string({ description: 'The REST v2 resource URL.', resolve: (user, _args, ctx) => userResourceUrl(ctx, user.username) }),
     webUrl: t.string({ description: 'The profile page on the website.', resolve: (user, _args, ctx) => userWebUrl(ctx, user.username) }),
     email: t.string({
       nullable: true,
-      description: "Only in the caller's own user, with scope email or extendedread (spec D40); null otherwise.",
+      description: "Only in the caller's own user, with scope email or extendedread; null otherwise.",
       authScopes: (user, _args, ctx) => isViewer(user, ctx) && (ctx.viewer!.scopes.has('email') || ctx.viewer!.scopes.has('extendedread')),
       ...nullWhenUnauthorized,
       resolve: (user) => user.email,
@@ -39,7 +40,7 @@ UserRef.implement({
     registeredAt: t.field({
       type: 'DateTime',
       nullable: true,
-      description: "Only in the caller's own user, with scope extendedread (spec D40); null otherwise.",
+      description: "Only in the caller's own user, with scope extendedread (when the user registered); null otherwise.",
       authScopes: (user, _args, ctx) => isViewer(user, ctx) && ctx.viewer!.scopes.has('extendedread'),
       ...nullWhenUnauthorized,
       resolve: (user) => user.registeredAt,
@@ -58,7 +59,7 @@ builder.queryFields((t) => ({
     type: UserRef,
     nullable: true,
     description: 'A user by username, matched case-insensitively.',
-    args: { username: t.arg.string({ required: true }) },
+    args: { username: t.arg.string({ required: true, description: 'The username, in any case.' }) },
     resolve: (_root, { username }, ctx) => findUserByUsername(ctx.em, username),
   }),
 }));

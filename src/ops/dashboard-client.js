@@ -186,9 +186,9 @@
         }
         if (error || !result.data || !result.data.stats) {
           var code = error && error.extensions && error.extensions.code;
-          var refused = code === 'unauthorized' || answer.status === 401;
+          var refused = code === 'UNAUTHENTICATED' || answer.status === 401;
           var message =
-            code === 'insufficient_scope'
+            code === 'FORBIDDEN'
               ? 'This token does not have the stats scope.'
               : refused && auth.Authorization
                 ? 'The statistics token is not valid: it may be mistyped, or revoked.'

@@ -18,6 +18,8 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
+    /** The input field the rule is about (`url`, `title`, `tags`, ...), when it is about one. */
+    readonly field: string | null = null,
   ) {
     super(message);
   }

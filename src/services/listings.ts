@@ -1,36 +1,104 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FilterQuery } from '@mikro-orm/core';
 import { Flattr, Thing, type FlattrEntity, type ThingEntity, type UserEntity } from '../entities/index.js';
 
 /** The listing rules of spec §9 and §12.3-12.7, shared by GraphQL fields and through them by REST. */
 
+/**
+ * Which part of a list to read. Lists are in display order (newest first); `after` and `before` are sort keys of
+ * items (keyset pagination: a page starts right after the key, whether or not that item still exists, so rows
+ * inserted or deleted elsewhere in the list never shift it). `offset` skips items from the start (REST page numbers).
+ * `fromEnd` takes the `limit` items closest to `before` (or to the end of the list) instead of those closest to `after`;
+ * the rows still come back in display order.
+ */
+export interface ListWindow<Key> {
+  limit: number;
+  offset?: number;
+  after?: Key | null;
+  before?: Key | null;
+  fromEnd?: boolean;
+}
+
+/** A window by position only (search reads its computed order this way). */
 export interface Page {
   offset: number;
   limit: number;
 }
 
+/** Sort key of lists ordered by created_at desc, id desc. Timestamps are written with millisecond precision. */
+export interface CreatedKey {
+  createdAt: Date;
+  id: number;
+}
+
+export const createdKeyOf = (row: { createdAt: Date; id: number }): CreatedKey => ({ createdAt: row.createdAt, id: row.id });
+
+/** The where-conditions of a window over (created_at desc, id desc). */
+function createdWindow<T>(window: ListWindow<CreatedKey>): FilterQuery<T>[] {
+  const conditions: FilterQuery<T>[] = [];
+  if (window.after) {
+    const { createdAt, id } = window.after;
+    conditions.push({ $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] } as FilterQuery<T>);
+  }
+  if (window.before) {
+    const { createdAt, id } = window.before;
+    conditions.push({ $or: [{ createdAt: { $gt: createdAt } }, { createdAt, id: { $gt: id } }] } as FilterQuery<T>);
+  }
+  return conditions;
+}
+
+function createdOrder(window: ListWindow<unknown>) {
+  const direction = window.fromEnd ? 'asc' : 'desc';
+  return { orderBy: { createdAt: direction, id: direction } as const, offset: window.offset ?? 0, limit: window.limit };
+}
+
+function displayOrder<T>(rows: T[], window: ListWindow<unknown>): T[] {
+  return window.fromEnd ? rows.reverse() : rows;
+}
+
+function thingsOfUserWhere(owner: UserEntity, viewerId: number | null): FilterQuery<ThingEntity> {
+  return { owner: owner.id, ...(viewerId === owner.id ? {} : { hidden: false }) } as FilterQuery<ThingEntity>;
+}
+
 /** E3/E4: newest first (created_at desc, id desc); hidden things only for their owner (§12.3). */
-export function thingsOfUser(em: EntityManager, owner: UserEntity, viewerId: number | null, page: Page): Promise<ThingEntity[]> {
-  const includeHidden = viewerId === owner.id;
-  return em.find(Thing, { owner: owner.id, ...(includeHidden ? {} : { hidden: false }) }, {
-    orderBy: { createdAt: 'desc', id: 'desc' },
-    offset: page.offset,
-    limit: page.limit,
-  });
+export async function thingsOfUser(em: EntityManager, owner: UserEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<ThingEntity[]> {
+  const where = { $and: [thingsOfUserWhere(owner, viewerId), ...createdWindow<ThingEntity>(window)] } as FilterQuery<ThingEntity>;
+  return displayOrder(await em.find(Thing, where, createdOrder(window)), window);
+}
+
+export function countThingsOfUser(em: EntityManager, owner: UserEntity, viewerId: number | null): Promise<number> {
+  return em.count(Thing, thingsOfUserWhere(owner, viewerId));
+}
+
+/** Whether the viewer may see the flattrs a user made (§12.5): not when the user hides them, unless it is them. */
+export function flattrsVisible(user: UserEntity, viewerId: number | null): boolean {
+  return !user.hideFlattrs || viewerId === user.id;
 }
 
 /** E12/E13: newest first; empty for others when the user hides their flattrs (§12.5). Not filtered by `hidden` (D75). */
-export async function flattrsByUser(em: EntityManager, user: UserEntity, viewerId: number | null, page: Page): Promise<FlattrEntity[]> {
-  if (user.hideFlattrs && viewerId !== user.id) return [];
-  return em.find(Flattr, { user: user.id }, { orderBy: { createdAt: 'desc', id: 'desc' }, offset: page.offset, limit: page.limit });
+export async function flattrsByUser(em: EntityManager, user: UserEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
+  if (!flattrsVisible(user, viewerId)) return [];
+  const where = { $and: [{ user: user.id }, ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
+  return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
+}
+
+export async function countFlattrsByUser(em: EntityManager, user: UserEntity, viewerId: number | null): Promise<number> {
+  if (!flattrsVisible(user, viewerId)) return 0;
+  return em.count(Flattr, { user: user.id });
+}
+
+function flattrsOnThingWhere(thing: ThingEntity, viewerId: number | null): FilterQuery<FlattrEntity> {
+  return { thing: thing.id, $or: [{ user: { hideFlattrs: false } }, ...(viewerId === null ? [] : [{ user: viewerId }])] } as FilterQuery<FlattrEntity>;
 }
 
 /** E14: newest first; flattrs by users who hide theirs are left out unless the viewer is that user (§12.5). */
-export function flattrsOnThing(em: EntityManager, thing: ThingEntity, viewerId: number | null, page: Page): Promise<FlattrEntity[]> {
-  return em.find(
-    Flattr,
-    { thing: thing.id, $or: [{ user: { hideFlattrs: false } }, ...(viewerId === null ? [] : [{ user: viewerId }])] },
-    { orderBy: { createdAt: 'desc', id: 'desc' }, offset: page.offset, limit: page.limit },
-  );
+export async function flattrsOnThing(em: EntityManager, thing: ThingEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
+  const where = { $and: [flattrsOnThingWhere(thing, viewerId), ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
+  return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
+}
+
+export function countFlattrsOnThing(em: EntityManager, thing: ThingEntity, viewerId: number | null): Promise<number> {
+  return em.count(Flattr, flattrsOnThingWhere(thing, viewerId));
 }
 
 export type ActivityDirection = 'outgoing' | 'incoming';
@@ -41,6 +109,50 @@ export interface ActivityRecord {
   published: Date;
   actorId: number;
   thingId: number;
+  /** The row the item derives from: the flattr's id for a like, the thing's id for a post. */
+  sourceId: number;
+  /** The item's tag id (§13), the second sort key. */
+  itemId: string;
+}
+
+/** Sort key of activities: published desc, then the tag id desc (compared byte-wise). */
+export interface ActivityKey {
+  published: Date;
+  itemId: string;
+}
+
+export const activityKeyOf = (a: ActivityRecord): ActivityKey => ({ published: a.published, itemId: a.itemId });
+
+/** The items of a user's activity list (§12.7) as SQL, with its parameters. */
+function activitySql(user: UserEntity, viewerId: number | null, direction: ActivityDirection, tagAuthority: string) {
+  const isViewer = viewerId === user.id;
+  const params: unknown[] = [];
+  const p = (value: unknown) => {
+    params.push(value);
+    return '?';
+  };
+  const tagId = (kind: 'flattr' | 'thing', published: string, username: string, thingId: string) =>
+    `'tag:' || ${p(tagAuthority)}::text || ',' || to_char(${published} at time zone 'UTC', 'YYYY-MM-DD') || ':' || ${username} || '/${kind}/' || ${thingId}`;
+
+  let sql: string;
+  if (direction === 'outgoing') {
+    const likes = `select 'like' as verb, f.created_at as published, f.user_id as actor_id, f.thing_id, f.id as source_id,
+        ${tagId('flattr', 'f.created_at', 'u.username', 'f.thing_id')} as item_id
+      from flattrs f join users u on u.id = f.user_id
+      where f.user_id = ${p(user.id)} ${user.hideFlattrs && !isViewer ? 'and false' : ''}`;
+    const posts = `select 'post' as verb, t.created_at as published, t.owner_id as actor_id, t.id as thing_id, t.id as source_id,
+        ${tagId('thing', 't.created_at', 'u.username', 't.id')} as item_id
+      from things t join users u on u.id = t.owner_id
+      where t.owner_id = ${p(user.id)} ${isViewer ? '' : 'and not t.hidden'}`;
+    sql = `${likes} union all ${posts}`;
+  } else {
+    sql = `select 'like' as verb, f.created_at as published, f.user_id as actor_id, f.thing_id, f.id as source_id,
+        ${tagId('flattr', 'f.created_at', 'u.username', 'f.thing_id')} as item_id
+      from flattrs f join things t on t.id = f.thing_id join users u on u.id = f.user_id
+      where t.owner_id = ${p(user.id)} and f.user_id <> t.owner_id
+        and (not u.hide_flattrs or u.id = ${p(viewerId ?? 0)})`;
+  }
+  return { sql, params, p };
 }
 
 /**
@@ -55,39 +167,48 @@ export async function activitiesOfUser(
   viewerId: number | null,
   direction: ActivityDirection,
   tagAuthority: string,
-  page: Page,
+  window: ListWindow<ActivityKey>,
 ): Promise<ActivityRecord[]> {
-  const isViewer = viewerId === user.id;
-  const params: unknown[] = [];
-  const p = (value: unknown) => {
-    params.push(value);
-    return '?';
-  };
-  const tagId = (kind: 'flattr' | 'thing', published: string, username: string, thingId: string) =>
-    `'tag:' || ${p(tagAuthority)}::text || ',' || to_char(${published} at time zone 'UTC', 'YYYY-MM-DD') || ':' || ${username} || '/${kind}/' || ${thingId}`;
-
-  let sql: string;
-  if (direction === 'outgoing') {
-    const likes = `select 'like' as verb, f.created_at as published, f.user_id as actor_id, f.thing_id,
-        ${tagId('flattr', 'f.created_at', 'u.username', 'f.thing_id')} as item_id
-      from flattrs f join users u on u.id = f.user_id
-      where f.user_id = ${p(user.id)} ${user.hideFlattrs && !isViewer ? 'and false' : ''}`;
-    const posts = `select 'post' as verb, t.created_at as published, t.owner_id as actor_id, t.id as thing_id,
-        ${tagId('thing', 't.created_at', 'u.username', 't.id')} as item_id
-      from things t join users u on u.id = t.owner_id
-      where t.owner_id = ${p(user.id)} ${isViewer ? '' : 'and not t.hidden'}`;
-    sql = `${likes} union all ${posts}`;
-  } else {
-    sql = `select 'like' as verb, f.created_at as published, f.user_id as actor_id, f.thing_id,
-        ${tagId('flattr', 'f.created_at', 'u.username', 'f.thing_id')} as item_id
-      from flattrs f join things t on t.id = f.thing_id join users u on u.id = f.user_id
-      where t.owner_id = ${p(user.id)} and f.user_id <> t.owner_id
-        and (not u.hide_flattrs or u.id = ${p(viewerId ?? 0)})`;
+  const { sql, params, p } = activitySql(user, viewerId, direction, tagAuthority);
+  const conditions: string[] = [];
+  if (window.after) {
+    const at = p(window.after.published);
+    const again = p(window.after.published);
+    conditions.push(`(published < ${at} or (published = ${again} and item_id collate "C" < ${p(window.after.itemId)} collate "C"))`);
   }
-  const rows = await em.getConnection().execute<{ verb: 'like' | 'post'; published: Date; actor_id: number; thing_id: number }[]>(
-    `select verb, published, actor_id, thing_id from (${sql}) items
-     order by published desc, item_id collate "C" desc offset ${p(page.offset)} limit ${p(page.limit)}`,
+  if (window.before) {
+    const at = p(window.before.published);
+    const again = p(window.before.published);
+    conditions.push(`(published > ${at} or (published = ${again} and item_id collate "C" > ${p(window.before.itemId)} collate "C"))`);
+  }
+  const order = window.fromEnd ? 'asc' : 'desc';
+  const rows = await em.getConnection().execute<
+    { verb: 'like' | 'post'; published: Date; actor_id: number; thing_id: number; source_id: number; item_id: string }[]
+  >(
+    `select verb, published, actor_id, thing_id, source_id, item_id from (${sql}) items
+     ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
+     order by published ${order}, item_id collate "C" ${order} offset ${p(window.offset ?? 0)} limit ${p(window.limit)}`,
     params,
   );
-  return rows.map((r) => ({ verb: r.verb, published: new Date(r.published), actorId: r.actor_id, thingId: r.thing_id }));
+  const records = rows.map((r) => ({
+    verb: r.verb,
+    published: new Date(r.published),
+    actorId: r.actor_id,
+    thingId: r.thing_id,
+    sourceId: r.source_id,
+    itemId: r.item_id,
+  }));
+  return displayOrder(records, window);
+}
+
+export async function countActivitiesOfUser(
+  em: EntityManager,
+  user: UserEntity,
+  viewerId: number | null,
+  direction: ActivityDirection,
+  tagAuthority: string,
+): Promise<number> {
+  const { sql, params } = activitySql(user, viewerId, direction, tagAuthority);
+  const [row] = await em.getConnection().execute<{ count: string | number }[]>(`select count(*) as count from (${sql}) items`, params);
+  return Number(row?.count ?? 0);
 }

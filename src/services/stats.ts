@@ -31,6 +31,13 @@ export const MAX_TOP = 100;
 
 export class StatsInputError extends Error {
   override name = 'StatsInputError';
+  /** The argument at fault (from, to or limit); null when it is the combination (from after to, range too long). */
+  constructor(
+    message: string,
+    readonly argument: string | null = null,
+  ) {
+    super(message);
+  }
 }
 
 const DAY_MS = 86_400_000;
@@ -40,7 +47,7 @@ function parseDay(value: string, name: string): number {
   const match = DATE.exec(value);
   const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : Number.NaN;
   if (!match || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
-    throw new StatsInputError(`${name} must be a date written YYYY-MM-DD, got "${value}"`);
+    throw new StatsInputError(`${name} must be a date written YYYY-MM-DD, got "${value}"`, name);
   }
   return ms;
 }
@@ -58,7 +65,7 @@ export function resolveRange(clock: Clock, from?: string | null, to?: string | n
 }
 
 export function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP) throw new StatsInputError(`limit must be between 1 and ${MAX_TOP}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOP) throw new StatsInputError(`limit must be between 1 and ${MAX_TOP}`, 'limit');
   return limit;
 }
 

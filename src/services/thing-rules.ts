@@ -36,8 +36,8 @@ function urlFits(url: string, maxLength: number): boolean {
   return url.length <= maxLength && Buffer.byteLength(url, 'utf8') <= maxLength && !url.includes('\u0000');
 }
 
-function fail(message: string): never {
-  throw new DomainError('validation', message);
+function fail(message: string, field: string): never {
+  throw new DomainError('validation', message, field);
 }
 
 function codePoints(text: string): number {
@@ -46,42 +46,42 @@ function codePoints(text: string): number {
 
 export function normaliseUrl(raw: string | undefined, isAutoSubmitUrl: (url: URL) => boolean = () => false): string {
   const url = (raw ?? '').trim();
-  if (url === '' || !urlFits(url, URL_MAX)) fail('Invalid url');
+  if (url === '' || !urlFits(url, URL_MAX)) fail('Invalid url', 'url');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    fail('Invalid url');
+    fail('Invalid url', 'url');
   }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') fail('Invalid url');
-  if (isAutoSubmitUrl(parsed)) fail('Invalid url');
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') fail('Invalid url', 'url');
+  if (isAutoSubmitUrl(parsed)) fail('Invalid url', 'url');
   return url;
 }
 
 export function normaliseTitle(raw: string | undefined, url: string): string {
-  if ((raw ?? '').length > TITLE_RAW_MAX) fail('Title is too long');
+  if ((raw ?? '').length > TITLE_RAW_MAX) fail('Title is too long', 'title');
   const title = stripTags(raw ?? '').trim();
   if (title === '') return [...url].slice(0, TITLE_MAX).join('');
-  if (codePoints(title) > TITLE_MAX) fail('Title is too long');
+  if (codePoints(title) > TITLE_MAX) fail('Title is too long', 'title');
   return title;
 }
 
 export function normaliseDescription(raw: string | undefined): string {
-  if ((raw ?? '').length > DESCRIPTION_RAW_MAX) fail('Description is too long');
+  if ((raw ?? '').length > DESCRIPTION_RAW_MAX) fail('Description is too long', 'description');
   const description = cleanDescription(raw ?? '');
-  if (codePoints(description) > DESCRIPTION_MAX) fail('Description is too long');
+  if (codePoints(description) > DESCRIPTION_MAX) fail('Description is too long', 'description');
   return description;
 }
 
 export function normaliseCategory(raw: string | undefined): string {
   if (raw === undefined) return referenceData.defaultCategory;
-  if (!referenceData.categories.some((c) => c.id === raw)) fail('Invalid category');
+  if (!referenceData.categories.some((c) => c.id === raw)) fail('Invalid category', 'category');
   return raw;
 }
 
 export function normaliseLanguage(raw: string | undefined): string {
   if (raw === undefined) return referenceData.defaultLanguage;
-  if (!referenceData.languages.some((l) => l.id === raw)) fail('Invalid language');
+  if (!referenceData.languages.some((l) => l.id === raw)) fail('Invalid language', 'language');
   return raw;
 }
 
@@ -96,20 +96,21 @@ function cleanDescription(raw: string): string {
  * tags is not read to its end.
  */
 export function normaliseTags(raw: string | string[] | undefined): string[] {
-  return collectTags(raw, () => fail('Too many tags'));
+  return collectTags(raw, () => fail('Too many tags', 'tags'));
 }
 
-function collectTags(raw: string | string[] | undefined, onTooMany: () => 'stop'): string[] {
+/** Each part is cleaned by `clean` only when it is reached, so nothing past the cap is worked on. */
+function collectTags(raw: string | string[] | undefined, onTooMany: () => 'stop', clean: (part: string) => string = (part) => part.trim()): string[] {
   if (raw === undefined) return [];
   const parts = typeof raw === 'string' ? raw.split(',') : raw;
   const seen = new Set<string>();
   const tags: string[] = [];
   for (const part of parts) {
-    const tag = part.trim();
+    const tag = clean(part);
     const key = tag.toLowerCase();
     if (tag === '' || seen.has(key)) continue;
     if (tags.length === TAGS_PER_THING_MAX && onTooMany() === 'stop') break;
-    if (codePoints(tag) > TAG_MAX) fail('Tag is too long');
+    if (codePoints(tag) > TAG_MAX) fail('Tag is too long', 'tags');
     seen.add(key);
     tags.push(tag);
   }
@@ -133,10 +134,7 @@ export function lenientDescription(raw: string | undefined): string {
 
 /** Auto-submit tags: §12.2 normalisation of a comma list, each tag cut to TAG_MAX code points, the first TAGS_PER_THING_MAX kept. */
 export function lenientTags(raw: string | undefined): string[] {
-  const cut = withoutNul(raw ?? '')
-    .split(',')
-    .map((part) => [...part.trim()].slice(0, TAG_MAX).join(''));
-  return collectTags(cut, () => 'stop');
+  return collectTags(withoutNul(raw ?? ''), () => 'stop', (part) => [...part.trim()].slice(0, TAG_MAX).join('').trim());
 }
 
 /** The first `max` UTF-16 code units of `text`, one fewer when the cut would split a surrogate pair. */

@@ -67,7 +67,7 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 /** E8 checks in the table order of E8 (url, title, description, category, language); the first failure throws. */
 async function validateNewThing(em: EntityManager, input: NewThing, options: ThingRuleOptions): Promise<ThingFields> {
   const url = normaliseUrl(input.url, (parsed) => isAutoSubmitUrl(parsed, options.siteUrl));
-  if (await em.count(Thing, { url })) throw new DomainError('validation', URL_TAKEN);
+  if (await em.count(Thing, { url })) throw new DomainError('validation', URL_TAKEN, 'url');
   const title = normaliseTitle(input.title, url);
   const description = normaliseDescription(input.description);
   const category = normaliseCategory(input.category);
@@ -108,7 +108,7 @@ export async function createThing(
     return await em.transactional(async (tx) => insertThing(tx, clock, ownerId, await validateNewThing(tx, input, options)));
   } catch (error) {
     // Two creations of the same url raced past the check above; the unique constraint decides.
-    if (isUniqueViolation(error, 'things_url_unique')) throw new DomainError('validation', URL_TAKEN);
+    if (isUniqueViolation(error, 'things_url_unique')) throw new DomainError('validation', URL_TAKEN, 'url');
     throw error;
   }
 }
