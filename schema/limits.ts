@@ -104,7 +104,7 @@ function isConnection(type: GraphQLCompositeType | null): boolean {
 type Measure = { depth: number; cost: number; iDepth: number; iCost: number };
 
 /**
- * Measures one operation (fragments expanded). Depth below the selection set's own level and cost per parent item
+ * Measures one operation (fragments expanded). Depth of a selection set (its fields' level included) and cost per parent item
  * (costs are linear in the number of parent items, so a set is measured once and scaled by its caller). Named
  * fragments are measured once each and reused: measuring every spread again made a document of n fragments, each
  * spreading the next twice, cost 2^n visits (a 1 KB "fragment bomb" held the event loop for minutes before the
@@ -142,7 +142,11 @@ function measureOperationNode(schema: GraphQLSchema, operation: OperationDefinit
         const introspection = INTROSPECTION_FIELDS.has(name);
         if (introspection) out.iCost += 1;
         else out.cost += 1;
-        if (!selection.selectionSet) continue;
+        if (!selection.selectionSet) {
+          // A leaf is one level (`__schema` and `__type` always have a selection).
+          out.depth = Math.max(out.depth, 1);
+          continue;
+        }
         const fieldType = fieldDef ? getNullableType(fieldDef.type) : null;
         const named = fieldDef ? (getNamedType(fieldDef.type) as GraphQLCompositeType) : null;
         // A connection's own page size already multiplies its edges, so those lists do not count again.
@@ -175,8 +179,8 @@ function measureOperationNode(schema: GraphQLSchema, operation: OperationDefinit
 
   const root =
     operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  // Root fields are at depth 1: measure() counts each field's own level.
   const measured = measure(operation.selectionSet, root ?? null);
-  // Root fields are at depth 1 (measure() counts a field's own level).
   return { depth: measured.depth, cost: measured.cost, introspectionDepth: measured.iDepth, introspectionCost: measured.iCost };
 }
 
