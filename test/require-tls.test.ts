@@ -43,7 +43,7 @@ describe('REQUIRE_TLS', () => {
     expect(plain.status).toBe(401);
     expect(plain.headers['www-authenticate']).toBe('Bearer realm="flattr", error="invalid_request"');
     expect(plain.headers['x-ratelimit-current']).toBeUndefined();
-    expect(plain.json()).toEqual({ errors: [{ message: 'Requires ssl', extensions: { code: 'invalid_request' } }] });
+    expect(plain.json()).toEqual({ errors: [{ message: 'Requires ssl', extensions: { code: 'TLS_REQUIRED' } }] });
     const secure = await query(overTls);
     expect(secure.status).toBe(200);
     expect(secure.json().data.categories.length).toBeGreaterThan(0);
