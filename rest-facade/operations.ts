@@ -40,8 +40,8 @@ const OPERATIONS = /* GraphQL */ `
   query Languages { languages { id text } }
   query UserByUsername($username: String!) { user(username: $username) { ...V2FullUser } }
   query Viewer { viewer { ...V2FullUser } }
-  query ThingById($id: Int!, $full: Boolean!) { thing(databaseId: $id) { ...V2Thing } }
-  query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(databaseIds: $ids) { ...V2Thing } }
+  query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }
+  query ThingsByIds($ids: [Int!]!, $full: Boolean!) { things(ids: $ids) { ...V2Thing } }
   query UserThings($username: String!, $first: Int!, $offset: Int!, $full: Boolean!) {
     user(username: $username) { username things(first: $first, offset: $offset) { edges { node { ...V2Thing } } } }
   }
@@ -55,7 +55,7 @@ const OPERATIONS = /* GraphQL */ `
     viewer { username flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
   }
   query ThingFlattrs($id: Int!, $first: Int!, $offset: Int!, $full: Boolean!) {
-    thing(databaseId: $id) { databaseId title owner { username } flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
+    thing(id: $id) { databaseId title owner { username } flattrs(first: $first, offset: $offset) { edges { node { ...V2Flattr } } } }
   }
   query UserActivities($username: String!, $direction: ActivityDirection!, $first: Int!, $offset: Int!) {
     user(username: $username) { username activities(direction: $direction, first: $first, offset: $offset) { edges { node { ...V2Activity } } } }

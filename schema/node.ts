@@ -12,7 +12,7 @@ import { flattrsVisible, type ActivityRecord } from '../src/services/listings.js
  * A well-formed id of an object that does not exist, or that the caller may not see, resolves to null; a malformed
  * id, or one of an unknown type, is BAD_USER_INPUT.
  *
- * Visibility: users are public; a hidden thing only for its owner (as in the lists; `thing(databaseId:)` keeps the
+ * Visibility: users are public; a hidden thing only for its owner (as in the lists; `thing(id:)` keeps the
  * REST rule that a thing's number reaches it even hidden); a flattr (and a like activity) unless its user hides their
  * flattrs and is not the caller; a post activity like its thing; a subscription only for its own user with scope
  * flattr.

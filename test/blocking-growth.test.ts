@@ -356,12 +356,12 @@ describe('answer time grows at most linearly with hostile input', () => {
         variables: { i: { url: `https://example.org/gql/${requests}`, tags: value.split('') } },
       }),
       'updateThing(patch)': (value) => ({
-        query: 'mutation ($id: Int!, $p: ThingPatch!) { updateThing(id: $id, patch: $p) { __typename } }',
-        variables: { id: thingId, p: { title: value, description: value } },
+        query: 'mutation ($id: ID!, $p: ThingPatch!) { updateThing(id: $id, patch: $p) { __typename } }',
+        variables: { id: Buffer.from(`Thing:${thingId}`).toString('base64'), p: { title: value, description: value } },
       }),
       'flattrUrl(url)': (value) => ({ query: 'mutation ($u: String!) { flattrUrl(url: $u) { __typename } }', variables: { u: value } }),
-      'flattrThing(id) with a string': (value) => ({ query: 'mutation ($id: Int!) { flattrThing(id: $id) { __typename } }', variables: { id: value } }),
-      'subscribe(thingId) with a string': (value) => ({ query: 'mutation ($id: Int!) { subscribe(thingId: $id) { __typename } }', variables: { id: value } }),
+      'flattrThing(id) with a string': (value) => ({ query: 'mutation ($id: ID!) { flattrThing(id: $id) { __typename } }', variables: { id: value } }),
+      'subscribe(thingId) with a string': (value) => ({ query: 'mutation ($id: ID!) { subscribe(thingId: $id) { __typename } }', variables: { id: value } }),
       'the document itself': (value) => ({ query: `mutation { deleteThing(id: 1) { __typename } } ${value}` }),
       'an operation name': (value) => ({ query: 'mutation M { deleteThing(id: 0) { __typename } }', operationName: value }),
     };

@@ -7,6 +7,9 @@ import { request } from './support/http.js';
 import { resolveAccessToken } from '../src/services/tokens.js';
 import type { UserEntity } from '../src/entities/index.js';
 import type { GraphQLContext } from '../schema/context.js';
+import { encodeGlobalId } from '../schema/global-id.js';
+
+const gid = (thingId: number) => encodeGlobalId('Thing', thingId);
 
 /**
  * Real parallel writes: every call has its own forked EntityManager (so its own transaction and pool
@@ -26,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-const FLATTR = `mutation($id: Int!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { thing { databaseId } } ... on MutationError { code } } }`;
+const FLATTR = `mutation($id: ID!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { thing { databaseId } } ... on MutationError { code } } }`;
 const FLATTR_URL = `mutation($url: String!) { flattrUrl(url: $url) { __typename ... on FlattrSuccess { thing { databaseId } } ... on MutationError { code } } }`;
 
 type Outcome = { __typename: string; code?: string; thing?: { databaseId: number } };
@@ -91,16 +94,16 @@ describe.each(transports)('concurrent writes through %s', (_name, call) => {
   it('10 concurrent flattrs of one thing by one user: one success, nine flattr_once, counters equal rows', async () => {
     const thing = await fx.thing(owner, { url: `https://example.org/race/${++counter}` });
     const { tokens } = await funded(1);
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => call(FLATTR, { id: thing.id }, tokens[0]!)));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => call(FLATTR, { id: gid(thing.id) }, tokens[0]!)));
     expect(outcomes.filter((o) => o.__typename === 'FlattrSuccess')).toHaveLength(1);
-    expect(outcomes.filter((o) => o.code === 'flattr_once')).toHaveLength(9);
+    expect(outcomes.filter((o) => o.code === 'FLATTR_ONCE')).toHaveLength(9);
     expect(await counters(thing.id)).toEqual({ flattrs_count: 1, flattrs_user_count: 1, rows: 1, users: 1 });
   });
 
   it('20 users flattring one thing at once: counters 20/20', async () => {
     const thing = await fx.thing(owner, { url: `https://example.org/race/${++counter}` });
     const { tokens } = await funded(20);
-    const outcomes = await Promise.all(tokens.map((token) => call(FLATTR, { id: thing.id }, token)));
+    const outcomes = await Promise.all(tokens.map((token) => call(FLATTR, { id: gid(thing.id) }, token)));
     expect(outcomes.every((o) => o.__typename === 'FlattrSuccess')).toBe(true);
     expect(await counters(thing.id)).toEqual({ flattrs_count: 20, flattrs_user_count: 20, rows: 20, users: 20 });
   });
@@ -124,7 +127,7 @@ describe.each(transports)('concurrent writes through %s', (_name, call) => {
     const { tokens } = await funded(1);
     const outcomes = await Promise.all(Array.from({ length: 8 }, () => call(FLATTR_URL, { url: autoSubmit }, tokens[0]!)));
     expect(outcomes.filter((o) => o.__typename === 'FlattrSuccess')).toHaveLength(1);
-    expect(outcomes.filter((o) => o.code === 'flattr_once')).toHaveLength(7);
+    expect(outcomes.filter((o) => o.code === 'FLATTR_ONCE')).toHaveLength(7);
     const things = await sql('select id from things where url = ?', [url]);
     expect(things).toHaveLength(1);
     expect(await counters(things[0].id)).toEqual({ flattrs_count: 1, flattrs_user_count: 1, rows: 1, users: 1 });
@@ -133,9 +136,9 @@ describe.each(transports)('concurrent writes through %s', (_name, call) => {
   it('concurrent subscribes of one pair: one success, the rest subscribed', async () => {
     const thing = await fx.thing(owner, { url: `https://example.org/race/${++counter}` });
     const { tokens } = await funded(1);
-    const SUBSCRIBE = `mutation($id: Int!) { subscribe(thingId: $id) { __typename ... on MutationError { code } } }`;
-    const outcomes = await Promise.all(Array.from({ length: 6 }, () => call(SUBSCRIBE, { id: thing.id }, tokens[0]!)));
+    const SUBSCRIBE = `mutation($id: ID!) { subscribe(thingId: $id) { __typename ... on MutationError { code } } }`;
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => call(SUBSCRIBE, { id: gid(thing.id) }, tokens[0]!)));
     expect(outcomes.filter((o) => o.__typename === 'SubscribeSuccess')).toHaveLength(1);
-    expect(outcomes.filter((o) => o.code === 'subscribed')).toHaveLength(5);
+    expect(outcomes.filter((o) => o.code === 'SUBSCRIBED')).toHaveLength(5);
   });
 });

@@ -220,7 +220,7 @@ describe('/graphql with a session (the dashboard of a logged-in staff user)', ()
       session.request('/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: query }).then((r) => JSON.parse(r.text));
 
     // No grant yet: anonymous.
-    expect((await post({ 'X-CSRF-Token': csrf })).errors[0].extensions.code).toBe('unauthorized');
+    expect((await post({ 'X-CSRF-Token': csrf })).errors[0].extensions.code).toBe('UNAUTHENTICATED');
     const staffer = (await app.orm.em.fork().findOneOrFail(User, { username: 'httpstaff' })) as UserEntity;
     await fx.token(staffer, ['stats', 'email']);
     const ok = await post({ 'X-CSRF-Token': csrf });
@@ -229,12 +229,12 @@ describe('/graphql with a session (the dashboard of a logged-in staff user)', ()
     // Only `stats`: the grant's `email` scope does not come with the session.
     expect(ok.data.viewer).toEqual({ username: 'httpstaff', email: null });
     // Wrong or missing CSRF token, or a GET: anonymous.
-    expect((await post({ 'X-CSRF-Token': `${csrf}x` })).errors[0].extensions.code).toBe('unauthorized');
-    expect((await post({})).errors[0].extensions.code).toBe('unauthorized');
+    expect((await post({ 'X-CSRF-Token': `${csrf}x` })).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await post({})).errors[0].extensions.code).toBe('UNAUTHENTICATED');
     const get = await session.request(`/graphql?query=${encodeURIComponent('{ stats { totals { users } } }')}`, { headers: { Accept: 'application/json', 'X-CSRF-Token': csrf } });
-    expect(JSON.parse(get.text).errors[0].extensions.code).toBe('unauthorized');
+    expect(JSON.parse(get.text).errors[0].extensions.code).toBe('UNAUTHENTICATED');
     // Without the cookie the CSRF token alone is nothing.
     const bare = await request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: query });
-    expect(bare.json().errors[0].extensions.code).toBe('unauthorized');
+    expect(bare.json().errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 });

@@ -261,7 +261,7 @@ describe('deleteThing', () => {
     expect(await sql('select count(*)::int as n from things where id = ?', [thing.id])).toEqual([{ n: 0 }]);
     expect(await sql('select count(*)::int as n from flattrs where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
     expect(await sql('select count(*)::int as n from subscriptions where thing_id = ?', [thing.id])).toEqual([{ n: 0 }]);
-    expect((await run(`{ thing(databaseId: ${thing.id}) { databaseId } }`)).data).toEqual({ thing: null });
+    expect((await run(`{ thing(id: ${thing.id}) { databaseId } }`)).data).toEqual({ thing: null });
 
     expect(await mutate(DELETE, { id: gid(thing.id) }, ownerToken)).toEqual(THING_NOT_FOUND);
     expect((await mutate(CREATE, { input: { url } }, ownerToken)).__typename).toBe('CreateThingSuccess');
@@ -310,7 +310,7 @@ describe('flattrThing', () => {
     expect(row.flattrs_count).toBe(3);
     expect(row.flattrs_user_count).toBe(2);
     expect(new Date(row.last_flattr_at).toISOString()).toBe('2026-04-01T00:00:00.000Z');
-    const owned = await run(`{ thing(databaseId: ${thing.id}) { viewerState { flattred } } }`, {}, otherToken);
+    const owned = await run(`{ thing(id: ${thing.id}) { viewerState { flattred } } }`, {}, otherToken);
     expect(owned.data).toEqual({ thing: { viewerState: { flattred: true } } });
   });
 

@@ -82,7 +82,7 @@ describe('node and nodes', () => {
           flattrs(first: 1) { nodes { id } }
           activities(first: 1) { nodes { id } }
           subscriptions { id } }
-         thing(databaseId: ${things[0]!.id}) { id }
+         thing(id: ${things[0]!.id}) { id }
          alice: user(username: "alice") { activities(first: 1) { nodes { id verb } } } }`,
       {},
       bobToken,
@@ -122,7 +122,7 @@ describe('node and nodes', () => {
   });
 
   it('mutations take the ids node answers, and refuse malformed or foreign ones with BAD_USER_INPUT', async () => {
-    const thingId = (await gql(`{ thing(databaseId: ${things[2]!.id}) { id } }`)).data.thing.id;
+    const thingId = (await gql(`{ thing(id: ${things[2]!.id}) { id } }`)).data.thing.id;
     const node = await gql('query($id: ID!) { node(id: $id) { ... on Thing { id databaseId } } }', { id: thingId });
     const flattr = await gql('mutation($id: ID!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { thing { id } flattr { id } } } }', { id: node.data.node.id }, shyToken);
     expect(flattr.data.flattrThing).toMatchObject({ __typename: 'FlattrSuccess', thing: { id: thingId } });
@@ -221,7 +221,7 @@ describe('keyset connections', () => {
           flattrs(first: 2) { totalCount nodes { id } pageInfo { endCursor } }
           activities(first: 2) { totalCount nodes { id } pageInfo { endCursor } }
           things(last: 1) { totalCount nodes { id } } }
-         thing(databaseId: ${things[0]!.id}) { flattrs(last: 1) { totalCount nodes { owner { username } } } }
+         thing(id: ${things[0]!.id}) { flattrs(last: 1) { totalCount nodes { owner { username } } } }
          searchThings(first: 2) { totalCount nodes { id } pageInfo { endCursor } } }`,
       {},
       bobToken,
@@ -267,7 +267,7 @@ describe('one error model', () => {
       ['mutation { createThing(input: { url: "https://example.org/x" }) { __typename } }', {}, shyToken],
       ['{ stats { totals { users } } }', {}, bobToken],
       ['{ node(id: "Zm9vOjE=") { id } }', {}],
-      ['{ things(databaseIds: [' + Array.from({ length: 101 }, (_, i) => i + 1).join(',') + ']) { id } }', {}],
+      ['{ things(ids: [' + Array.from({ length: 101 }, (_, i) => i + 1).join(',') + ']) { id } }', {}],
       ['{ searchThings(tags: "a & (b") { totalCount } }', {}],
       ['{ lookupThing(url: "https://flattr.com/submit/auto?url=https%3A%2F%2Fexample.org%2Frelay%2F0&user_id=bob") { id } }', {}],
       ['{ user(username: "a\\u0000b") { id } }', {}],

@@ -98,7 +98,7 @@ describe('POST /graphql', () => {
 describe('schema', () => {
   it('exposes things with databaseId and a Relay global id that node() resolves', async () => {
     const thing = things[3]!;
-    const first = await run('query($id: Int!) { thing(databaseId: $id) { id databaseId url owner { username } } }', { id: thing.id });
+    const first = await run('query($id: Int!) { thing(id: $id) { id databaseId url owner { username } } }', { id: thing.id });
     const data = first.data as { thing: { id: string; databaseId: number; url: string } };
     expect(data.thing.databaseId).toBe(thing.id);
     expect(Buffer.from(data.thing.id, 'base64').toString()).toBe(`Thing:${thing.id}`);
@@ -113,7 +113,7 @@ describe('schema', () => {
 
   it('guards viewer-specific and owner-only fields with scope-auth', async () => {
     const thing = things[0]!;
-    const query = 'query($id: Int!) { thing(databaseId: $id) { viewerState { flattred subscribed } ownerView { lastFlattrAt updatedAt } flattrCount } }';
+    const query = 'query($id: Int!) { thing(id: $id) { viewerState { flattred subscribed } ownerView { lastFlattrAt updatedAt } flattrCount } }';
     expect((await run(query, { id: thing.id })).data).toEqual({ thing: { viewerState: null, ownerView: null, flattrCount: 1 } });
     const bobToken = await fx.token(bob);
     expect((await run(query, { id: thing.id }, bobToken)).data).toEqual({
@@ -133,15 +133,15 @@ describe('schema', () => {
 
   it('returns things(ids) in request order and rejects more than 100 ids', async () => {
     const ids = [things[5]!.id, 424242, things[1]!.id, things[5]!.id];
-    const result = await run('query($ids: [Int!]!) { things(databaseIds: $ids) { databaseId } }', { ids });
+    const result = await run('query($ids: [Int!]!) { things(ids: $ids) { databaseId } }', { ids });
     expect(result.data).toEqual({ things: [{ databaseId: things[5]!.id }, { databaseId: things[1]!.id }] });
-    const tooMany = await run('query($ids: [Int!]!) { things(databaseIds: $ids) { databaseId } }', { ids: Array.from({ length: 101 }, (_, i) => i + 1) });
-    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'databaseIds', maxIds: 100 });
+    const tooMany = await run('query($ids: [Int!]!) { things(ids: $ids) { databaseId } }', { ids: Array.from({ length: 101 }, (_, i) => i + 1) });
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'ids', maxIds: 100 });
   });
 
   it('loads owners and viewer state in a constant number of queries (no N+1)', async () => {
     const token = await fx.token(bob);
-    const query = 'query($ids: [Int!]!) { things(databaseIds: $ids) { title owner { username } viewerState { flattred subscribed } } }';
+    const query = 'query($ids: [Int!]!) { things(ids: $ids) { title owner { username } viewerState { flattred subscribed } } }';
     async function countQueries(ids: number[]): Promise<number> {
       await run(query, { ids }, token); // warm the token lookup path
       const before = app.queries.length;
@@ -167,7 +167,7 @@ describe('schema', () => {
 
 describe('connections for GraphQL clients', () => {
   it('page through a user’s things with first/after and pageInfo', async () => {
-    const owner = (await run('{ thing(databaseId: ' + things[0]!.id + ') { owner { username } } }')).data as { thing: { owner: { username: string } } };
+    const owner = (await run('{ thing(id: ' + things[0]!.id + ') { owner { username } } }')).data as { thing: { owner: { username: string } } };
     const query = 'query($u: String!, $after: String) { user(username: $u) { things(first: 2, after: $after) { edges { cursor node { databaseId } } pageInfo { hasNextPage endCursor } } } }';
     const first = (await run(query, { u: owner.thing.owner.username })).data as any;
     expect(first.user.things.edges).toHaveLength(2);
@@ -182,7 +182,7 @@ describe('connections for GraphQL clients', () => {
     expect(result.errors).toBeUndefined();
     const edges = (result.data as any).user.activities.edges;
     expect(edges[0].node).toEqual({ verb: 'LIKE', published: expect.any(String), actor: { username: 'bob' }, thing: { databaseId: things[0]!.id } });
-    const flattrs = await run(`{ thing(databaseId: ${things[0]!.id}) { flattrs(first: 10) { edges { node { owner { username } source period } } } } }`);
+    const flattrs = await run(`{ thing(id: ${things[0]!.id}) { flattrs(first: 10) { edges { node { owner { username } source period } } } } }`);
     expect((flattrs.data as any).thing.flattrs.edges.map((e: any) => e.node.owner.username)).toEqual(['bob']);
   });
 });

@@ -66,7 +66,7 @@ describe('the 300,000-`<` description found by the fuzzer', () => {
     const gql = await graphql('mutation ($i: ThingInput!) { createThing(input: $i) { __typename ... on MutationError { code message } } }', {
       i: { url: 'https://example.org/lt-gql', title: '<'.repeat(1024 * 1000) },
     });
-    expect(gql.json().data.createThing).toEqual({ __typename: 'MutationError', code: 'validation', message: 'Title is too long' });
+    expect(gql.json().data.createThing).toEqual({ __typename: 'MutationError', code: 'VALIDATION', message: 'Title is too long' });
   });
 
   it('markup around a valid title still cleans down to it', async () => {
@@ -116,11 +116,11 @@ describe('at most 100 tags per thing', () => {
     const create = await graphql('mutation ($i: ThingInput!) { createThing(input: $i) { ... on MutationError { code message } } }', {
       i: { url: 'https://example.org/gql-tags', tags: tagList(101) },
     });
-    expect(create.json().data.createThing).toEqual({ code: 'validation', message: 'Too many tags' });
-    const update = await graphql('mutation ($p: ThingPatch!) { updateThing(id: ' + thingId + ', patch: $p) { ... on MutationError { code message } } }', {
+    expect(create.json().data.createThing).toEqual({ code: 'VALIDATION', message: 'Too many tags' });
+    const update = await graphql('mutation ($p: ThingPatch!) { updateThing(id: "' + Buffer.from(`Thing:${thingId}`).toString('base64') + '", patch: $p) { ... on MutationError { code message } } }', {
       p: { tags: tagList(101) },
     });
-    expect(update.json().data.updateThing).toEqual({ code: 'validation', message: 'Too many tags' });
+    expect(update.json().data.updateThing).toEqual({ code: 'VALIDATION', message: 'Too many tags' });
   });
 
   it('an auto-submit URL with 150 tags creates its thing with the first 100', async () => {

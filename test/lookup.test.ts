@@ -211,9 +211,9 @@ describe('GraphQL lookupThing', () => {
     expect((await gql(hidden.url)).data).toEqual({ lookupThing: { databaseId: hidden.id, hidden: true } });
     expect((await gql('https://nowhere.example/')).data).toEqual({ lookupThing: null });
     const mismatch = await gql(`https://flattr.com/submit/auto?url=${encodeURIComponent(POST_URL)}&user_id=someoneelse`);
-    expect(mismatch.errors[0]).toMatchObject({ message: 'Owner mismatch. Current thing owned by other account.', extensions: { code: 'validation' } });
+    expect(mismatch.errors[0]).toMatchObject({ message: 'Owner mismatch. Current thing owned by other account.', extensions: { code: 'BAD_USER_INPUT', reason: 'VALIDATION' } });
     const empty = await gql('  ');
-    expect(empty.errors[0].extensions.code).toBe('invalid_parameters');
+    expect(empty.errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 });
 

@@ -421,7 +421,8 @@ describe('GraphQL searchThings', () => {
     const res = await gql('{ searchThings(tags: "photo & (flickr | ") { totalCount } }');
     expect(res.errors[0].message).toBe('Invalid tags expression at position 19: expected a tag, "!" or "(" after "|" but found the end of the expression');
     expect(res.errors[0].extensions).toEqual({
-      code: 'invalid_parameters',
+      code: 'BAD_USER_INPUT',
+      reason: 'INVALID_PARAMETERS',
       argument: 'tags',
       position: 19,
       found: null,

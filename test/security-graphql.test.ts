@@ -185,7 +185,7 @@ describe('batching, methods and cross-site requests', () => {
     expect(multipart.status).toBe(400);
     const formPost = await request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: 'flattr_session=anything' }, body: `query=${encodeURIComponent(mutation)}` });
     expect(formPost.status).toBeLessThan(500);
-    expect(codes(formPost)).toEqual(['unauthorized']);
+    expect(codes(formPost)).toEqual(['UNAUTHENTICATED']);
     attacks += 3;
     expect(DbWatcher.changed(before, await db.state())).toEqual([]);
   });

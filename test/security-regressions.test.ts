@@ -76,7 +76,7 @@ describe('A: U+0000 in a parameter is invalid input, never a database error (was
       body: JSON.stringify({ query: 'query($u: String!) { user(username: $u) { id } searchThings(query: "\\u0000") { totalCount } }', variables: { u: 'a\u0000' } }),
     });
     const codes = res.json().errors.map((e: { extensions: { code: string } }) => e.extensions.code);
-    expect(codes).toEqual(['invalid_parameters', 'invalid_parameters']);
+    expect(codes).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT']);
   });
 
   it('OAuth, login, profile, auto-submit, signup and app registration: answered normally', async () => {

@@ -78,13 +78,13 @@ const days = (from: string, counts: number[]) =>
   counts.map((count, i) => ({ start: new Date(Date.parse(`${from}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10), count }));
 
 describe('access', () => {
-  it('needs the stats scope: other tokens get insufficient_scope, anonymous callers unauthorized', async () => {
+  it('needs the stats scope: other tokens get FORBIDDEN, anonymous callers UNAUTHENTICATED', async () => {
     const denied = await graphql('{ stats { totals { users } } categories { id } }', plainToken);
     expect(denied.data).toEqual({ stats: null, categories: expect.any(Array) });
-    expect(denied.errors).toEqual([expect.objectContaining({ path: ['stats'], extensions: { code: 'insufficient_scope', scope: 'stats' } })]);
+    expect(denied.errors).toEqual([expect.objectContaining({ path: ['stats'], extensions: { code: 'FORBIDDEN', requiredScope: 'stats' } })]);
     const anonymous = await graphql('{ stats { totals { users } } }', null);
     expect(anonymous.data).toEqual({ stats: null });
-    expect(anonymous.errors![0]!.extensions).toEqual({ code: 'unauthorized' });
+    expect(anonymous.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 });
 
@@ -177,7 +177,7 @@ describe('numbers', () => {
 });
 
 describe('arguments', () => {
-  it('refuses malformed dates, reversed or huge ranges and bad limits with invalid_parameters', async () => {
+  it('refuses malformed dates, reversed or huge ranges and bad limits with BAD_USER_INPUT', async () => {
     for (const [selection, message] of [
       ['flattrs(from: "2026-02-30") { count }', 'from must be a date written YYYY-MM-DD, got "2026-02-30"'],
       ['flattrs(to: "10/03/2026") { count }', 'to must be a date written YYYY-MM-DD, got "10/03/2026"'],
@@ -187,7 +187,7 @@ describe('arguments', () => {
       ['topCreators(limit: 101) { rank }', 'limit must be between 1 and 100'],
     ]) {
       const result = await graphql(`{ stats { ${selection} } }`);
-      expect(result.errors, selection).toEqual([expect.objectContaining({ message, extensions: { code: 'invalid_parameters' } })]);
+      expect(result.errors, selection).toEqual([expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
     }
   });
 });

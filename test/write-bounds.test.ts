@@ -253,9 +253,9 @@ describe('subscriptions (REST E18, GraphQL subscribe)', () => {
     const gql = await request(app.baseUrl, '/graphql', {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ query: `mutation { subscribe(thingId: ${last!.id}) { __typename ... on MutationError { code message } } }` }),
+      body: JSON.stringify({ query: `mutation { subscribe(thingId: "${Buffer.from(`Thing:${last!.id}`).toString('base64')}") { __typename ... on MutationError { code message } } }` }),
     });
-    expect(gql.json().data.subscribe).toEqual({ __typename: 'MutationError', code: 'forbidden', message: TOO_MANY_SUBSCRIPTIONS });
+    expect(gql.json().data.subscribe).toEqual({ __typename: 'MutationError', code: 'FORBIDDEN', message: TOO_MANY_SUBSCRIPTIONS });
     expect(await count('subscriptions where user_id = ?', [fan.id])).toBe(SUBSCRIPTIONS_PER_USER);
 
     // One fewer, and the same request succeeds.

@@ -26,7 +26,7 @@ ThingRef.implement({
     tags: t.exposeStringList('tags', { description: 'Tags, in the order given.' }),
     category: t.field({ type: CategoryRef, description: 'The category.', resolve: (thing) => categoriesById.get(thing.category.id)! }),
     language: t.field({ type: LanguageRef, description: 'The language.', resolve: (thing) => languagesById.get(thing.language.id)! }),
-    hidden: t.exposeBoolean('hidden', { description: 'Hidden from listings, search and `node` for everybody but the owner; still reachable by databaseId.' }),
+    hidden: t.exposeBoolean('hidden', { description: 'Hidden from listings, search and `node` for everybody but the owner; still reachable by its numeric id with `thing(id:)`.' }),
     image: t.exposeString('image', { description: 'URL of an image, "" if none.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the thing was created.' }),
     flattrCount: t.exposeInt('flattrsCount', { description: 'Flattrs ever made on the thing.' }),
@@ -98,20 +98,20 @@ builder.queryFields((t) => ({
     description:
       'A thing by its numeric database id (the id of the REST API); hidden things too, as REST shows them. ' +
       'For global ids use `node`.',
-    args: { databaseId: t.arg.int({ required: true, description: 'The numeric thing id (Thing.databaseId).' }) },
+    args: { id: t.arg.int({ required: true, description: 'The numeric thing id (Thing.databaseId), not a global id.' }) },
     // The owner comes in the same query: every REST shape of a thing shows it.
-    resolve: async (_root, { databaseId }, ctx) => (await findThingsWithOwners(ctx.em, [databaseId]))[0] ?? null,
+    resolve: async (_root, { id }, ctx) => (await findThingsWithOwners(ctx.em, [id]))[0] ?? null,
   }),
   things: t.field({
     type: [ThingRef],
     description: `Things by numeric database id, in the order first requested; unknown ids are skipped. At most ${MAX_THING_IDS} ids.`,
-    args: { databaseIds: t.arg.intList({ required: true, description: `Numeric thing ids (Thing.databaseId), at most ${MAX_THING_IDS}.` }) },
-    resolve: async (_root, { databaseIds }, ctx) => {
-      if (databaseIds.length > MAX_THING_IDS) {
+    args: { ids: t.arg.intList({ required: true, description: `Numeric thing ids (Thing.databaseId, not global ids), at most ${MAX_THING_IDS}.` }) },
+    resolve: async (_root, { ids }, ctx) => {
+      if (ids.length > MAX_THING_IDS) {
         // The text the REST API answers for too many ids; the limit is in the field description and in maxIds.
-        throw badUserInput(INVALID_PARAMETERS, 'databaseIds', { maxIds: MAX_THING_IDS });
+        throw badUserInput(INVALID_PARAMETERS, 'ids', { maxIds: MAX_THING_IDS });
       }
-      const unique = [...new Set(databaseIds)];
+      const unique = [...new Set(ids)];
       const rows = await findThingsWithOwners(ctx.em, unique);
       const byId = new Map(rows.map((thing) => [thing.id, thing]));
       return unique.flatMap((id) => byId.get(id) ?? []);
