@@ -140,7 +140,7 @@ export function renderDocsPage(document: OpenApiDocument): string {
   const servers = (document.servers as { url: string }[]) ?? [];
   const body = html`<h1>${info.title}</h1>
 <p class="meta">Version ${info.version} · OpenAPI ${document.openapi} · base URL ${servers.map((s) => html`<code>${s.url}</code>`)} ·
-<a href="/rest/v2/openapi.json">openapi.json</a></p>
+<a href="/rest/v2/openapi.json">openapi.json</a> · GraphQL: <a href="/graphql">GraphiQL</a></p>
 ${prose(info.description ?? '')}
 <nav aria-labelledby="operations"><h2 id="operations">Operations</h2><ul>
 ${tags.map(

@@ -41,6 +41,7 @@ const STYLE = `
   *, *::before, *::after { box-sizing: border-box; }
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; overflow-wrap: break-word; }
   header.site { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .25rem 1.5rem; border-bottom: 1px solid #ddd; margin-bottom: 1.5rem; padding-bottom: .5rem; }
+  footer.site { border-top: 1px solid #ddd; margin-top: 2rem; padding-top: .5rem; font-size: .9rem; }
   header.site a { color: inherit; font-weight: 600; }
   header.site .brand { font-size: 1.25rem; text-decoration: none; }
   header.site nav { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem 1rem; }
@@ -104,6 +105,7 @@ ${scriptTags.map((tag) => tag.value).join('\n')}
 <h1>${escapeHtml(title)}</h1>
 ${body}
 </main>
+<footer class="site"><a href="/docs">API reference</a> · <a href="/graphql">GraphiQL</a> (explore the GraphQL API in the browser)</footer>
 </body>
 </html>
 `;
