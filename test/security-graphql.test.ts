@@ -198,11 +198,11 @@ describe('batching, methods and cross-site requests', () => {
 });
 
 describe('introspection (policy: allowed) and error masking', () => {
-  it('introspection is allowed and costs what any query costs', async () => {
+  it('introspection is allowed, within its own depth and cost bounds (schema/limits.ts INTROSPECTION_LIMITS)', async () => {
     const res = await graphql({ query: '{ __schema { queryType { name } types { name kind fields { name args { name } } } } }' });
     expect(res.status).toBe(200);
     expect(res.json().data.__schema.queryType.name).toBe('Query');
-    const nested = `{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }`;
+    const nested = `{ __schema { types { fields { type { ${'ofType { '.repeat(18)}name${' }'.repeat(18)} } } } } }`;
     expect(codes(await graphql({ query: nested }))).toContain('QUERY_TOO_DEEP');
   });
 
