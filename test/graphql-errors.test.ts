@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -131,5 +132,14 @@ describe('unexpected errors', () => {
     expect(withErrorCode(kept)).toBe(kept);
     expect((withErrorCode(new GraphQLError('Request body too large', { extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } } })) as GraphQLError).extensions).toEqual({ code: 'BAD_REQUEST', http: { status: 413 } });
     expect((withErrorCode(new GraphQLError('Variable "$x" got invalid value 1; boom')) as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('README "GraphQL errors"', () => {
+  it('lists exactly the codes of schema/error-codes.ts', () => {
+    const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### GraphQL errors'), readme.indexOf('## Rate limiting'));
+    const listed = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(listed).toEqual(CODES);
   });
 });
