@@ -1,5 +1,6 @@
 import { escapeHtml, html, raw, type SafeHtml } from '../web/html.js';
 import type { OpenApiDocument } from './openapi.js';
+import { graphqlDocsSection, type GraphQLDocsLimits } from './graphql-docs.js';
 import type { Schema } from './openapi-schemas.js';
 
 /**
@@ -130,7 +131,7 @@ const STYLE = `
   .status { font-weight: 600; }
 `;
 
-export function renderDocsPage(document: OpenApiDocument): string {
+export function renderDocsPage(document: OpenApiDocument, graphqlLimits: GraphQLDocsLimits): string {
   const info = document.info as { title: string; version: string; description?: string };
   const components = document.components as Components;
   const tags = (document.tags as { name: string; description?: string }[]) ?? [];
@@ -140,7 +141,7 @@ export function renderDocsPage(document: OpenApiDocument): string {
   const servers = (document.servers as { url: string }[]) ?? [];
   const body = html`<h1>${info.title}</h1>
 <p class="meta">Version ${info.version} · OpenAPI ${document.openapi} · base URL ${servers.map((s) => html`<code>${s.url}</code>`)} ·
-<a href="/rest/v2/openapi.json">openapi.json</a> · GraphQL: <a href="/graphql">GraphiQL</a></p>
+<a href="/rest/v2/openapi.json">openapi.json</a> · GraphQL: <a href="#graphql">guide</a>, <a href="/graphql">GraphiQL</a>, <a href="/schema.graphql">schema.graphql</a></p>
 ${prose(info.description ?? '')}
 <nav aria-labelledby="operations"><h2 id="operations">Operations</h2><ul>
 ${tags.map(
@@ -155,7 +156,8 @@ ${tags.map(
 ${operations.filter((o) => ((o.operation.tags as string[]) ?? []).includes(tag.name)).map((o) => operationSection(o.path, o.method, o.operation, components))}`,
 )}
 <h2 id="schemas">Objects</h2>
-${Object.entries(components.schemas).map(([name, schema]) => schemaSection(name, schema))}`;
+${Object.entries(components.schemas).map(([name, schema]) => schemaSection(name, schema))}
+${graphqlDocsSection(graphqlLimits)}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config.js';
 import type { Clock } from '../config/clock.js';
 import { schema } from '../../schema/index.js';
+import { schemaSdl } from '../../schema/sdl.js';
 import { createRestFacade, REST_PREFIX } from '../../rest-facade/pipeline.js';
 import { createGraphQLServer, serveGraphQL } from './graphql-server.js';
 import { GRAPHIQL_ASSETS, serveGraphiQLAsset } from './graphiql.js';
@@ -53,6 +54,8 @@ function isUnder(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
+export const SDL_PATH = '/schema.graphql';
+
 export function createApp(deps: AppDeps): Koa {
   const { orm, config, clock, logger } = deps;
   const app = new Koa();
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): Koa {
   const openApi = buildOpenApi(config);
   const openApiJson = JSON.stringify(openApi);
   let docsPage: string | null = null;
+  let sdl: string | null = null;
 
   const oauth = createOAuthRouter(deps);
   const web = createWebRouter(deps);
@@ -120,9 +124,17 @@ export function createApp(deps: AppDeps): Koa {
         ctx.type = 'application/json; charset=utf-8';
         ctx.body = openApiJson;
         return;
+      case SDL_PATH:
+        // The schema's SDL, as committed in schema.graphql: for code generators and schema registries. Not counted.
+        state.route = SDL_PATH;
+        ctx.set('Access-Control-Allow-Origin', '*');
+        ctx.set('Cache-Control', 'public, max-age=300');
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = sdl ??= schemaSdl(schema);
+        return;
       case '/docs':
         state.route = '/docs';
-        docsPage ??= renderDocsPage(openApi);
+        docsPage ??= renderDocsPage(openApi, { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost, rateLimitPerHour: config.rateLimitPerHour });
         sendPage(ctx, 200, docsPage, { cache: 'private' });
         return;
       default:
