@@ -8,9 +8,26 @@ import { createHash } from 'node:crypto';
  * with the allow-list on. test/graphql-persisted.test.ts checks the extraction.
  */
 export function dashboardQueryFrom(script: string): string {
-  const match = /\bvar QUERY\s*=\s*((?:\s*'(?:[^'\\\n]|\\.)*'\s*\+?)+);/.exec(script);
-  if (!match) throw new Error('src/ops/dashboard-client.js: no `var QUERY = ...;` of string literals');
-  return [...match[1]!.matchAll(/'((?:[^'\\\n]|\\.)*)'/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')).join('');
+  const start = script.indexOf('var QUERY');
+  if (start === -1) throw new Error('src/ops/dashboard-client.js: no `var QUERY = ...;` of string literals');
+  let at = script.indexOf('=', start);
+  let query = '';
+  // A scan, not a regular expression: the literals are read once, left to right (test/redos.test.ts).
+  while (at !== -1 && at < script.length) {
+    const quote = script.indexOf("'", at);
+    const end = script.indexOf(';', at);
+    if (end !== -1 && (quote === -1 || end < quote)) return query;
+    if (quote === -1) break;
+    at = quote + 1;
+    while (at < script.length && script[at] !== "'") {
+      if (script[at] === '\\') at += 1;
+      if (script[at] === '\n') throw new Error('src/ops/dashboard-client.js: unterminated string in `var QUERY`');
+      query += script[at] ?? '';
+      at += 1;
+    }
+    at += 1;
+  }
+  throw new Error('src/ops/dashboard-client.js: `var QUERY = ...;` does not end');
 }
 
 const SCRIPT = fs.readFileSync(new URL('./dashboard-client.js', import.meta.url), 'utf8');
