@@ -5,6 +5,7 @@ import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
 import { Subscription, Thing, User, type ThingEntity, type UserEntity } from '../src/entities/index.js';
 import { StatsCache, statsCache } from '../src/services/stats.js';
+import { ManualClock } from '../src/config/clock.js';
 import { referenceData } from '../src/services/reference-data.js';
 
 /**
@@ -23,8 +24,6 @@ let plainToken: string;
 let t1: ThingEntity;
 let t2: ThingEntity;
 let t3: ThingEntity;
-let alice: UserEntity;
-let bob: UserEntity;
 
 const at = (iso: string) => new Date(iso);
 
@@ -32,8 +31,8 @@ beforeAll(async () => {
   app = await startTestApp();
   const fx = new Fixtures(app.orm, app.clock);
   const staff = await fx.user({ username: 'staff', registeredAt: at('2026-01-15T09:00:00Z') });
-  alice = await fx.user({ username: 'alice', registeredAt: at('2026-02-01T00:00:00Z') });
-  bob = await fx.user({ username: 'bob', registeredAt: at('2026-03-02T23:30:00Z') });
+  const alice: UserEntity = await fx.user({ username: 'alice', registeredAt: at('2026-02-01T00:00:00Z') });
+  const bob: UserEntity = await fx.user({ username: 'bob', registeredAt: at('2026-03-02T23:30:00Z') });
   const carol = await fx.user({ username: 'carol', registeredAt: at('2026-03-05T00:00:00Z') });
   const dave = await fx.user({ username: 'dave', registeredAt: at('2026-03-05T22:00:00Z') });
   const now = app.clock.now();
@@ -225,19 +224,30 @@ describe('cost', () => {
     }
   });
 
-  it('caches answers for a short time, per arguments', async () => {
+  it('caches answers for STATS_CACHE_SECONDS by the app clock, per arguments', async () => {
     statsCache.clear();
-    expect((await stats('totals { users }')).totals.users).toBe(5);
-    const fx = new Fixtures(app.orm, app.clock);
-    await fx.user({ username: 'erin' });
-    // Same question within STATS_CACHE_SECONDS: the cached answer.
-    expect((await stats('totals { users }')).totals.users).toBe(5);
-    statsCache.clear();
-    expect((await stats('totals { users }')).totals.users).toBe(6);
+    const started = app.clock.now();
+    try {
+      const today = (from: string) => `newUsers(from: "${from}", to: "2026-03-10") { count }`;
+      expect(await stats(`totals { users } ${today('2026-03-10')}`)).toEqual({ totals: { users: 5 }, newUsers: [{ count: 0 }] });
+      const fx = new Fixtures(app.orm, app.clock);
+      await fx.user({ username: 'erin' });
+      // The same questions within STATS_CACHE_SECONDS (by the app clock, whatever the real time): the cached answers.
+      app.clock.advance(app.config.statsCacheSeconds - 1);
+      expect(await stats(`totals { users } ${today('2026-03-10')}`)).toEqual({ totals: { users: 5 }, newUsers: [{ count: 0 }] });
+      // Other arguments are another question, computed afresh.
+      expect((await stats(today('2026-03-09'))).newUsers).toEqual([{ count: 0 }, { count: 1 }]);
+      // Once the app clock has moved STATS_CACHE_SECONDS past the first answers, they are computed again.
+      app.clock.advance(1);
+      expect(await stats(`totals { users } ${today('2026-03-10')}`)).toEqual({ totals: { users: 6 }, newUsers: [{ count: 1 }] });
+    } finally {
+      app.clock.set(started);
+    }
   });
 
   it('StatsCache: expiry, no caching at ttl 0, shared in-flight computations, failures not kept', async () => {
-    const cache = new StatsCache(2);
+    const clock = new ManualClock(new Date('2026-03-10T12:00:00Z'));
+    const cache = new StatsCache(2, clock);
     let calls = 0;
     const compute = async () => ++calls;
     expect(await cache.get('a', 0, compute)).toBe(1);
@@ -245,15 +255,19 @@ describe('cost', () => {
     const [x, y] = await Promise.all([cache.get('b', 60_000, compute), cache.get('b', 60_000, compute)]);
     expect([x, y]).toEqual([3, 3]);
     await expect(cache.get('c', 60_000, () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
-    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await cache.get('c', 60_000, compute)).toBe(4);
-    expect(await cache.get('d', 1, compute)).toBe(5);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(await cache.get('d', 1, compute)).toBe(6);
+    // Expiry by the cache's clock: fresh until ttl has passed, recomputed from then on.
+    expect(await cache.get('d', 1_000, compute)).toBe(5);
+    clock.advance(0.999);
+    expect(await cache.get('d', 1_000, compute)).toBe(5);
+    clock.advance(0.001);
+    expect(await cache.get('d', 1_000, compute)).toBe(6);
+    // A clock passed with the question wins over the cache's own (the app's clock, per request).
+    const later = new ManualClock(new Date('2026-03-10T13:00:00Z'));
+    expect(await cache.get('d', 1_000, compute, later)).toBe(7);
+    // At most maxEntries (2) answers: the oldest goes first.
+    expect(await cache.get('e', 60_000, compute)).toBe(8);
+    expect(await cache.get('e', 60_000, compute)).toBe(8);
+    expect(await cache.get('c', 60_000, compute)).toBe(9);
   });
-});
-
-// alice/bob are used by the fixtures above; referenced here so the intent stays visible.
-it('fixtures sanity', () => {
-  expect([alice.username, bob.username]).toEqual(['alice', 'bob']);
 });

@@ -69,7 +69,7 @@ function range(ctx: GraphQLContext, args: { from?: string | null; to?: string | 
 /** The cached answer to `question(args)` (args already resolved, so they are the whole key). */
 function cached<T>(ctx: GraphQLContext, question: string, args: unknown, compute: () => Promise<T>): Promise<T> {
   const key = `${databaseKey(ctx.em)}|${question}|${JSON.stringify(args)}`;
-  return statsCache.get(key, ctx.config.statsCacheSeconds * 1000, compute).catch(badInput);
+  return statsCache.get(key, ctx.config.statsCacheSeconds * 1000, compute, ctx.clock).catch(badInput);
 }
 
 const RANGE_HELP =

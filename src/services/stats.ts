@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Clock } from '../config/clock.js';
+import { systemClock, type Clock } from '../config/clock.js';
 import { query, raw, sql, type Sql } from './search/sql.js';
 
 /**
@@ -237,17 +237,22 @@ export async function breakdown(em: EntityManager, range: DateRange, by: keyof t
 
 /**
  * A short per-process cache of answers, keyed by database, question and arguments (arguments after defaults, so
- * "the last 30 days" asked on two days are two keys). Concurrent identical questions share one query. Time is real
- * time (freshness is about the database, not the app's clock). A failed computation is not kept.
+ * "the last 30 days" asked on two days are two keys). Concurrent identical questions share one query. Time is the
+ * app's clock (the system clock in production; the GraphQL field passes its request's clock, so a test moves its
+ * ManualClock to expire answers). A failed computation is not kept.
  */
 export class StatsCache {
   private readonly entries = new Map<string, { until: number; value: Promise<unknown> }>();
 
-  constructor(private readonly maxEntries = 500) {}
+  constructor(
+    private readonly maxEntries = 500,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
-  get<T>(key: string, ttlMs: number, compute: () => Promise<T>): Promise<T> {
+  /** `clock`: whose time decides freshness (the process-wide cache serves apps with clocks of their own). */
+  get<T>(key: string, ttlMs: number, compute: () => Promise<T>, clock: Clock = this.clock): Promise<T> {
     if (ttlMs <= 0) return compute();
-    const now = Date.now();
+    const now = clock.now().getTime();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.value as Promise<T>;
     const value = compute();
