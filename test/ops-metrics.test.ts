@@ -44,8 +44,22 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return null;
 }
 
+/**
+ * Counters only grow over the app's life and every test of this file shares the app: each test scrapes before and
+ * after its own requests and asserts on the difference, so the order the tests run in does not matter.
+ */
+async function counting(): Promise<(name: string, labels?: Record<string, string>) => Promise<number>> {
+  const before = await scrape();
+  let after: string | null = null;
+  return async (name, labels = {}) => {
+    after ??= await scrape();
+    return (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0);
+  };
+}
+
 describe('request metrics', () => {
   it('counts requests by route template (never the raw path), method and status, with a latency histogram', async () => {
+    const added = await counting();
     await request(app.baseUrl, `/rest/v2/things/${thingId}`, { headers: ip(1) });
     await request(app.baseUrl, `/rest/v2/things/${thingId}.xml`, { headers: ip(1) });
     await request(app.baseUrl, '/rest/v2/things/999999', { headers: ip(1) });
@@ -53,19 +67,20 @@ describe('request metrics', () => {
     await request(app.baseUrl, '/nothing-here');
     await request(app.baseUrl, '/login');
     await request(app.baseUrl, '/healthz');
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBe(2);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '404' })).toBe(1);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(2);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/login', status: '200' })).toBe(1);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/healthz', status: '200' })).toBe(1);
     const text = await scrape();
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBe(2);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '404' })).toBe(1);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBe(2);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/login', status: '200' })).toBe(1);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/healthz', status: '200' })).toBe(1);
     expect(text).not.toContain(`/things/${thingId}"`);
     expect(text).not.toContain('/no/such/route');
-    expect(sample(text, 'flattr_http_request_duration_seconds_count', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBe(2);
-    expect(sample(text, 'flattr_http_request_duration_seconds_bucket', { method: 'GET', route: '/rest/v2/things/:id', status: '200', le: '+Inf' })).toBe(2);
+    expect(await added('flattr_http_request_duration_seconds_count', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBe(2);
+    expect(await added('flattr_http_request_duration_seconds_bucket', { method: 'GET', route: '/rest/v2/things/:id', status: '200', le: '+Inf' })).toBe(2);
   });
 
   it('counts GraphQL operations by name, from /graphql and from REST routes', async () => {
+    const added = await counting();
     const gql = (body: object) =>
       request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', ...ip(3) }, body: JSON.stringify(body) });
     expect((await gql({ query: 'query Cats { categories { id } }' })).status).toBe(200);
@@ -73,24 +88,22 @@ describe('request metrics', () => {
     // Invalid: answered (200, with errors) but never executed, so not an operation.
     expect((await gql({ query: 'query Broken { thing(id: 1) { nope } }' })).status).toBe(200);
     await request(app.baseUrl, '/rest/v2/languages', { headers: ip(4) });
-    const text = await scrape();
-    expect(sample(text, 'flattr_http_requests_total', { method: 'POST', route: '/graphql', status: '200' })).toBe(3);
-    expect(sample(text, 'flattr_graphql_operations_total', { operation: 'Cats', source: 'graphql', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'flattr_graphql_operations_total', { operation: 'anonymous', source: 'graphql', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'flattr_graphql_operations_total', { operation: 'Broken', source: 'graphql', outcome: 'error' })).toBeNull();
-    expect(sample(text, 'flattr_graphql_operations_total', { operation: 'Languages', source: 'rest', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'flattr_graphql_operation_duration_seconds_count', { operation: 'Cats', source: 'graphql' })).toBe(1);
+    expect(await added('flattr_http_requests_total', { method: 'POST', route: '/graphql', status: '200' })).toBe(3);
+    expect(await added('flattr_graphql_operations_total', { operation: 'Cats', source: 'graphql', outcome: 'ok' })).toBe(1);
+    expect(await added('flattr_graphql_operations_total', { operation: 'anonymous', source: 'graphql', outcome: 'ok' })).toBe(1);
+    // No series at all for an operation that never executed (no other test sends `Broken`).
+    expect(sample(await scrape(), 'flattr_graphql_operations_total', { operation: 'Broken', source: 'graphql', outcome: 'error' })).toBeNull();
+    expect(await added('flattr_graphql_operations_total', { operation: 'Languages', source: 'rest', outcome: 'ok' })).toBe(1);
+    expect(await added('flattr_graphql_operation_duration_seconds_count', { operation: 'Cats', source: 'graphql' })).toBe(1);
   });
 
   it('counts rate-limit rejections (REST and GraphQL)', async () => {
-    const before = sample(await scrape(), 'flattr_rate_limit_rejections_total', { stage: 'admit' });
-    expect(before).toBe(0);
+    const added = await counting();
     for (let i = 0; i < 5; i++) await request(app.baseUrl, '/rest/v2/categories', { headers: ip(5) });
     await request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'application/json', ...ip(5) }, body: '{"query":"{ categories { id } }"}' });
-    const text = await scrape();
-    expect(sample(text, 'flattr_rate_limit_rejections_total', { stage: 'admit' })).toBe(3);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/rest/v2/categories', status: '403' })).toBe(2);
-    expect(sample(text, 'flattr_http_requests_total', { method: 'POST', route: '/graphql', status: '429' })).toBe(1);
+    expect(await added('flattr_rate_limit_rejections_total', { stage: 'admit' })).toBe(3);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/rest/v2/categories', status: '403' })).toBe(2);
+    expect(await added('flattr_http_requests_total', { method: 'POST', route: '/graphql', status: '429' })).toBe(1);
   });
 
   it('shows the database pool and the process', async () => {
@@ -106,6 +119,10 @@ describe('request metrics', () => {
   });
 
   it('keeps every app in its own registry', async () => {
+    const added = await counting();
+    expect((await request(app.baseUrl, `/rest/v2/things/${thingId}`, { headers: ip(8) })).status).toBe(200);
+    expect(await added('flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBe(1);
+    // `other` never served that route: no series there, whatever `app` has counted.
     const text = await scrape(other, { Authorization: `Bearer ${METRICS_TOKEN}` });
     expect(sample(text, 'flattr_http_requests_total', { method: 'GET', route: '/rest/v2/things/:id', status: '200' })).toBeNull();
   });
@@ -149,7 +166,8 @@ describe('METRICS_TOKEN', () => {
 
 // The token fixture keeps the REST routes' clientId path exercised (a valid token on a counted route).
 it('a request with a token is counted under its route like any other', async () => {
+  const added = await counting();
   const res = await request(app.baseUrl, '/rest/v2/user', { headers: { ...ip(7), Authorization: `Bearer ${token}` } });
   expect(res.status).toBe(200);
-  expect(sample(await scrape(), 'flattr_http_requests_total', { method: 'GET', route: '/rest/v2/user', status: '200' })).toBe(1);
+  expect(await added('flattr_http_requests_total', { method: 'GET', route: '/rest/v2/user', status: '200' })).toBe(1);
 });
