@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../server/app.js';
-import { AccessToken } from '../entities/index.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { preflightHeaders } from '../../rest-facade/cors.js';
 import {
   findAuthorizationCode,
@@ -9,7 +8,7 @@ import {
   redeemAuthorizationCode,
   revokeTokensFromCode,
 } from '../services/authorization-codes.js';
-import { issueAccessToken, sha256Hex } from '../services/tokens.js';
+import { issueAccessToken, revokeTokens } from '../services/tokens.js';
 import { OAuthError, nonEmpty, postParams, sendJson, sendOAuthError, setTokenEndpointHeaders, type Params } from './http.js';
 import { authenticateClient, presentedClientId } from './client-auth.js';
 import { attemptAddress, loginLimiterFor } from '../rate-limit/login-attempts.js';
@@ -156,7 +155,7 @@ export async function revokeEndpoint(ctx: Context, deps: AppDeps): Promise<void>
   // `token_type_hint` is ignored: access tokens are the only tokens there are.
   const token = nonEmpty(params, 'token');
   if (token !== null) {
-    await em.nativeUpdate(AccessToken, { tokenHash: sha256Hex(token), client: client.id, revokedAt: null }, { revokedAt: deps.clock.now() });
+    await revokeTokens(em, deps.clock, { token, clientId: client.id });
   }
   sendJson(ctx, 200, {});
 }

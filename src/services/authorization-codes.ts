@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AccessToken, AuthorizationCode, OAuthClient, User } from '../entities/index.js';
+import { AuthorizationCode, OAuthClient, User } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
-import { generateCredential, orderScopes, sha256Hex, type Scope } from './tokens.js';
+import { generateCredential, orderScopes, revokeTokens, sha256Hex, type Scope } from './tokens.js';
 import { CODE_RETENTION_SECONDS, CODES_PER_USER_AND_CLIENT, EXPIRED_CODES_BATCH } from './write-bounds.js';
 
 /** Spec §14.8: 32 characters from [A-Za-z0-9], from a CSPRNG (rejection sampling, so unbiased). */
@@ -86,7 +86,7 @@ export async function findAuthorizationCode(em: EntityManager, code: string): Pr
 
 /** RFC 6749 §4.1.2: a code used twice revokes every token issued from it. Returns how many were revoked. */
 export async function revokeTokensFromCode(em: EntityManager, clock: Clock, codeId: number): Promise<number> {
-  return em.nativeUpdate(AccessToken, { authorizationCode: codeId, revokedAt: null }, { revokedAt: clock.now() });
+  return revokeTokens(em, clock, { authorizationCodeId: codeId });
 }
 
 /** RFC 7636 §4.6, S256 only: BASE64URL(SHA256(verifier)) equals the stored challenge (constant time). */

@@ -3,8 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccessToken, OAuthClient, User, type OAuthClientEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { DomainError } from './domain-error.js';
-import { generateCredential, sha256Hex, SCOPES, type Scope } from './tokens.js';
+import { generateCredential, revokeTokens, sha256Hex, SCOPES, type Scope } from './tokens.js';
 import { ADVISORY_LOCK, APP_DESCRIPTION_MAX, APP_NAME_MAX, APPS_PER_OWNER, CALLBACK_URL_MAX, CALLBACK_URLS_PER_APP } from './write-bounds.js';
+
+/** The application type the services hand out (website and OAuth code name it from here, not from src/entities). */
+export type { OAuthClientEntity } from '../entities/index.js';
 
 export type TokenFormat = 'opaque' | 'jwt';
 
@@ -100,6 +103,12 @@ export function clientSecretMatches(client: OAuthClientEntity, presented: string
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
+/** Who registered the application (the consent page shows it), or null for one registered without an owner. */
+export async function applicationOwner(em: EntityManager, client: OAuthClientEntity): Promise<{ username: string } | null> {
+  await em.populate(client, ['owner']);
+  return client.owner ? { username: client.owner.username } : null;
+}
+
 /** A new secret, shown once; the old one stops working at once. */
 export async function rotateClientSecret(em: EntityManager, client: OAuthClientEntity): Promise<string> {
   const clientSecret = generateCredential();
@@ -115,7 +124,7 @@ export async function deleteClient(em: EntityManager, client: OAuthClientEntity)
 
 /** The user withdraws an application's access: every token of that user and application is revoked. */
 export async function revokeApplicationAccess(em: EntityManager, clock: Clock, userId: number, clientId: number): Promise<number> {
-  return em.nativeUpdate(AccessToken, { user: userId, client: clientId, revokedAt: null }, { revokedAt: clock.now() });
+  return revokeTokens(em, clock, { userId, clientId });
 }
 
 /** The applications a user registered, oldest first. */

@@ -68,6 +68,55 @@ export async function resolveAccessToken(em: EntityManager, token: string): Prom
   };
 }
 
+/**
+ * Which tokens to revoke:
+ * - `token`: the one token with this clear value (`clientId`: only if that application holds it; RFC 7009);
+ * - `userId` + `clientId`: every token the user gave the application (the settings page);
+ * - `authorizationCodeId`: every token issued from the code (code reuse, RFC 6749 §4.1.2).
+ */
+export type TokenSelection =
+  | { token: string; clientId?: number }
+  | { userId: number; clientId: number }
+  | { authorizationCodeId: number };
+
+/**
+ * The one way tokens are revoked (by /oauth/revoke, the settings page, code reuse and `admin token revoke`):
+ * `revoked_at` is set on the selected tokens not revoked yet, which keep their first revocation time. Effective for
+ * every request that starts after it commits (see resolveAccessToken). Returns how many tokens were revoked.
+ */
+export async function revokeTokens(em: EntityManager, clock: Clock, which: TokenSelection): Promise<number> {
+  return revokeSelected(em, clock.now(), which);
+}
+
+async function revokeSelected(em: EntityManager, at: Date, which: TokenSelection): Promise<number> {
+  const where =
+    'token' in which
+      ? { tokenHash: sha256Hex(which.token), ...(which.clientId === undefined ? {} : { client: which.clientId }) }
+      : 'userId' in which
+        ? { user: which.userId, client: which.clientId }
+        : { authorizationCode: which.authorizationCodeId };
+  return em.nativeUpdate(AccessToken, { ...where, revokedAt: null }, { revokedAt: at });
+}
+
+/** What `admin token revoke` reports of the token it revoked (or found revoked already). */
+export interface RevokedToken {
+  clientId: string;
+  username: string;
+  revokedAt: Date;
+}
+
+/** Revokes the token with this clear value, whoever holds it; null when no token has it. */
+export async function revokeTokenByValue(em: EntityManager, clock: Clock, token: string): Promise<RevokedToken | null> {
+  const grant = await em.findOne(AccessToken, { tokenHash: sha256Hex(token) }, { populate: ['client', 'user'] });
+  if (!grant) return null;
+  let revokedAt = grant.revokedAt ?? null;
+  if (!revokedAt) {
+    revokedAt = clock.now();
+    await revokeSelected(em, revokedAt, { token });
+  }
+  return { clientId: grant.client.clientId, username: (grant.user as UserEntity).username, revokedAt };
+}
+
 /** Scopes in the canonical order of D91 (`flattr thing email extendedread`), duplicates dropped. */
 export function orderScopes(scopes: Iterable<string>): Scope[] {
   const wanted = new Set(scopes);

@@ -1,10 +1,9 @@
 import { systemClock } from '../../config/clock.js';
 import { loadConfig } from '../../config/config.js';
 import { jwtOptionsFor } from '../../oauth/token-format.js';
-import { AccessToken } from '../../entities/index.js';
 import { DomainError, NOT_FOUND_USER } from '../../services/domain-error.js';
 import { findClient } from '../../services/oauth-clients.js';
-import { issueAccessToken, SCOPES, sha256Hex, type Scope } from '../../services/tokens.js';
+import { issueAccessToken, revokeTokenByValue, SCOPES, type Scope } from '../../services/tokens.js';
 import { findUserByUsername } from '../../services/users.js';
 import { UsageError } from '../cli-error.js';
 import { parseOptions, required } from '../args.js';
@@ -51,13 +50,9 @@ export const tokenCommands: CommandGroup = {
       const values = parseOptions(args, { token: { type: 'string' } }, usage.revoke);
       const token = required(values.token, 'token', usage.revoke);
       return withDatabase(async (em) => {
-        const grant = await em.findOne(AccessToken, { tokenHash: sha256Hex(token) }, { populate: ['client', 'user'] });
-        if (!grant) throw new DomainError('not_found', 'Unknown access token');
-        if (!grant.revokedAt) {
-          grant.revokedAt = systemClock.now();
-          await em.flush();
-        }
-        return { revoked: true, client_id: grant.client.clientId, user: grant.user.username, revoked_at: Math.floor(grant.revokedAt.getTime() / 1000) };
+        const revoked = await revokeTokenByValue(em, systemClock, token);
+        if (!revoked) throw new DomainError('not_found', 'Unknown access token');
+        return { revoked: true, client_id: revoked.clientId, user: revoked.username, revoked_at: Math.floor(revoked.revokedAt.getTime() / 1000) };
       });
     }
     throw new Error(`unreachable action ${action}`);
