@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Thing, type ThingEntity } from '../entities/index.js';
 import { DomainError } from './domain-error.js';
-import { isAutoSubmitUrl, parseAutoSubmitUrl } from './auto-submit.js';
+import { isAutoSubmitUrl, parseAutoSubmitUrl, type AutoSubmitRequest } from './auto-submit.js';
 import { INVALID_PARAMETERS, OWNER_MISMATCH } from './flattring.js';
 
 export interface LookupOptions {
@@ -23,7 +23,15 @@ export async function lookupThing(em: EntityManager, rawUrl: string, options: Lo
   const url = rawUrl.trim();
   if (url === '') throw new DomainError('invalid_parameters', INVALID_PARAMETERS);
   if (!isAutoSubmitUrl(url, options.siteUrl)) return em.findOne(Thing, { url });
-  const request = parseAutoSubmitUrl(url);
+  return lookupAutoSubmitThing(em, parseAutoSubmitUrl(url));
+}
+
+/**
+ * The thing an auto-submit URL names, once parsed (§11.3): the thing whose url equals the inner url, with its owner
+ * loaded, or null; a `user_id` naming someone else than its owner (case-insensitive) is `validation` "Owner mismatch.
+ * Current thing owned by other account.". Used by `lookupThing` and by the website's `/submit/auto` page.
+ */
+export async function lookupAutoSubmitThing(em: EntityManager, request: AutoSubmitRequest): Promise<ThingEntity | null> {
   const thing = await em.findOne(Thing, { url: request.url }, { populate: ['owner'] });
   if (!thing) return null;
   if (request.userId !== null && request.userId.toLowerCase() !== thing.owner.username.toLowerCase()) {

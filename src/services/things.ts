@@ -12,6 +12,9 @@ import {
   normaliseUrl,
 } from './thing-rules.js';
 
+/** The thing type the services hand out (website code names it from here, not from src/entities). */
+export type { ThingEntity } from '../entities/index.js';
+
 export interface NewThing {
   url?: string;
   title?: string;
@@ -118,6 +121,11 @@ export async function existingThing(em: EntityManager, thingId: number): Promise
   const thing = await em.findOne(Thing, { id: thingId }, { refresh: true });
   if (!thing) throw new DomainError('not_found', NOT_FOUND_THINGS);
   return thing;
+}
+
+/** The thing with this id and its owner loaded (the website's thing page), or null. Hidden things are found too. */
+export function findThingWithOwner(em: EntityManager, thingId: number): Promise<ThingEntity | null> {
+  return em.findOne(Thing, { id: thingId }, { populate: ['owner'] });
 }
 
 /** E9 validation, in E8 table order, over the present fields only. Returns the changes to apply. */

@@ -5,6 +5,9 @@ import { DomainError, NOT_FOUND_USER } from './domain-error.js';
 import { hashPassword } from './passwords.js';
 import { USER_NAME_PART_MAX } from './write-bounds.js';
 
+/** The user type the services hand out (website and OAuth code name it from here, not from src/entities). */
+export type { UserEntity } from '../entities/index.js';
+
 // Spec §2.4: stored usernames; none may end in a format suffix (§1.4).
 const USERNAME_MAX = 64;
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;

@@ -1,10 +1,11 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
-import { Thing, type ThingEntity } from '../entities/index.js';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { DomainError, NOT_FOUND_USER } from '../services/domain-error.js';
 import { isAutoSubmitUrl, parseAutoSubmitUrl, type AutoSubmitRequest } from '../services/auto-submit.js';
-import { flattrUrl, NO_THING_FOUND, OWNER_MISMATCH } from '../services/flattring.js';
+import { flattrUrl, NO_THING_FOUND } from '../services/flattring.js';
+import { lookupAutoSubmitThing } from '../services/lookup.js';
+import type { ThingEntity } from '../services/things.js';
 import { findUserByUsername } from '../services/users.js';
 import { html, page, type SafeHtml } from './html.js';
 import { sendErrorPage, sendPage } from './respond.js';
@@ -23,13 +24,9 @@ function autoSubmitUrlOf(deps: AppDeps, querystring: string): string {
 type Target = { kind: 'existing'; thing: ThingEntity } | { kind: 'preview'; request: AutoSubmitRequest; ownerName: string };
 
 async function resolveTarget(web: WebRequest, request: AutoSubmitRequest): Promise<Target> {
-  const thing = await web.em.findOne(Thing, { url: request.url }, { populate: ['owner'] });
-  if (thing) {
-    if (request.userId !== null && request.userId.toLowerCase() !== thing.owner.username.toLowerCase()) {
-      throw new DomainError('validation', OWNER_MISMATCH);
-    }
-    return { kind: 'existing', thing };
-  }
+  // The lookup rule of `/rest/v2/things/lookup` for an auto-submit URL (owner mismatch included).
+  const thing = await lookupAutoSubmitThing(web.em, request);
+  if (thing) return { kind: 'existing', thing };
   if (request.userId === null) throw new DomainError('not_found', NO_THING_FOUND);
   const owner = await findUserByUsername(web.em, request.userId);
   if (!owner) throw new DomainError('not_found', NOT_FOUND_USER);
