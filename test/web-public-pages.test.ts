@@ -55,3 +55,33 @@ describe('the pages behind the API link fields', () => {
     expect(again.text).toContain('more than once this period');
   });
 });
+
+describe('the profile page', () => {
+  it('lists "Recently flattred" newest flattr first, each thing once', async () => {
+    const maker = await fx.user({ username: 'Orderly' });
+    // Created in this order (ascending ids), flattred in another: the page must follow the flattr times.
+    const [first, second, third, fourth] = [
+      await fx.thing(maker, { title: 'First made', url: 'https://orderly.example/1' }),
+      await fx.thing(maker, { title: 'Second made', url: 'https://orderly.example/2' }),
+      await fx.thing(maker, { title: 'Third made', url: 'https://orderly.example/3' }),
+      await fx.thing(maker, { title: 'Fourth made', url: 'https://orderly.example/4' }),
+    ];
+    const flattrer = await fx.user({ username: 'Chronos' });
+    await fx.flattr(flattrer, third, new Date('2020-01-10T12:00:00Z'));
+    await fx.flattr(flattrer, first, new Date('2020-02-10T12:00:00Z'));
+    await fx.flattr(flattrer, second, new Date('2020-03-10T12:00:00Z'));
+    await fx.flattr(flattrer, fourth, new Date('2020-04-10T12:00:00Z'));
+    await fx.flattr(flattrer, third, new Date('2020-05-10T12:00:00Z'));
+
+    const res = await new BrowserSession(app.baseUrl).get('/profile/chronos');
+    expect(res.status).toBe(200);
+    const recent = res.text.slice(res.text.indexOf('<h2>Recently flattred</h2>'));
+    const listed = [...recent.matchAll(/<li><a href="\/thing\/(\d+)">([^<]*)<\/a><\/li>/g)].map((m) => [Number(m[1]), m[2]]);
+    expect(listed).toEqual([
+      [third.id, 'Third made'],
+      [fourth.id, 'Fourth made'],
+      [second.id, 'Second made'],
+      [first.id, 'First made'],
+    ]);
+  });
+});

@@ -1,9 +1,9 @@
 import type { Router } from '@koa/router';
-import { Thing, type ThingEntity } from '../entities/index.js';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { DomainError } from '../services/domain-error.js';
 import { flattrThing } from '../services/flattring.js';
-import { flattrsByUser, thingsOfUser } from '../services/listings.js';
+import { recentlyFlattredThings, thingsOfUser } from '../services/listings.js';
+import { findThingWithOwner, type ThingEntity } from '../services/things.js';
 import { findUserByUsername } from '../services/users.js';
 import { html, page } from './html.js';
 import { sendErrorPage, sendPage } from './respond.js';
@@ -32,7 +32,7 @@ function flattrButton(thing: ThingEntity, session: Session | null) {
 
 async function showThing(ctx: Parameters<Parameters<typeof webHandler>[1]>[0], web: WebRequest, id: string) {
   const session = await loadSession(ctx, web.em, web.sessionDeps);
-  const thing = /^[0-9]{1,9}$/.test(id) ? await web.em.findOne(Thing, { id: Number(id) }, { populate: ['owner'] }) : null;
+  const thing = /^[0-9]{1,9}$/.test(id) ? await findThingWithOwner(web.em, Number(id)) : null;
   if (!thing) return sendErrorPage(ctx, 404, 'Not found', 'The requested thing could not be found.', { username: session?.user?.username, csrfToken: session?.csrfToken });
   const body = html`<dl>
   <dt>URL</dt><dd><a href="${thing.url}" rel="nofollow noopener">${thing.url}</a></dd>
@@ -56,8 +56,8 @@ export function registerPublicPages(router: Router, deps: AppDeps): void {
       const user = await findUserByUsername(web.em, ctx.params.username!);
       if (!user) return sendErrorPage(ctx, 404, 'Not found', 'The requested user could not be found.', { username: session?.user?.username, csrfToken: session?.csrfToken });
       const things = await thingsOfUser(web.em, user, viewerId, { offset: 0, limit: PAGE_SIZE });
-      const flattrs = await flattrsByUser(web.em, user, viewerId, { offset: 0, limit: PAGE_SIZE });
-      const flattred = await web.em.find(Thing, { id: { $in: flattrs.map((f) => f.thing.id) } });
+      // Newest first, as the API's flattr lists.
+      const flattred = await recentlyFlattredThings(web.em, user, viewerId, PAGE_SIZE);
       const name = [user.firstname, user.lastname].filter(Boolean).join(' ');
       const body = html`${name ? html`<p><strong>${name}</strong></p>` : ''}
 ${user.about ? html`<p>${user.about}</p>` : ''}
