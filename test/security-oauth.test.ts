@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
@@ -27,6 +26,21 @@ import { sha256Hex } from '../src/services/tokens.js';
 import type { OAuthClientEntity } from '../src/entities/index.js';
 
 /**
+ * Every timingSafeEqual call of the code under test, recorded (the real function still answers): the constant-time
+ * tests below check that each secret comparison goes through it, on buffers of equal length.
+ */
+const safeEqualCalls = vi.hoisted(() => [] as { leftLength: number; rightLength: number; equalLengths: boolean; result: boolean }[]);
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  const timingSafeEqual = (left: NodeJS.ArrayBufferView, right: NodeJS.ArrayBufferView): boolean => {
+    const result = actual.timingSafeEqual(left, right);
+    safeEqualCalls.push({ leftLength: left.byteLength, rightLength: right.byteLength, equalLengths: left.byteLength === right.byteLength, result });
+    return result;
+  };
+  return { ...actual, default: { ...actual, timingSafeEqual }, timingSafeEqual };
+});
+
+/**
  * Issue 10 (3): OAuth attacks from the RFC 9700 threat list that test/oauth-authorize.test.ts,
  * test/oauth-token.test.ts and test/web-accounts.test.ts do not already cover:
  *   - open redirect at the grant itself (POST with valid credentials and `allow`) and for custom-scheme callbacks;
@@ -36,7 +50,7 @@ import type { OAuthClientEntity } from '../src/entities/index.js';
  *     (Referrer-Policy: no-referrer on every answer that carries a code, a state or a secret);
  *   - session fixation through the consent form;
  *   - brute force on login, consent and client authentication (src/rate-limit/login-attempts.ts);
- *   - the constant-time comparisons.
+ *   - the constant-time comparisons (each goes through timingSafeEqual, observed by a recording mock of node:crypto).
  */
 
 const PASSWORD = 'correct horse battery';
@@ -388,29 +402,69 @@ describe('brute force (src/rate-limit/login-attempts.ts)', () => {
   });
 });
 
-describe('constant-time comparisons (reviewed)', () => {
-  it('every secret comparison goes through timingSafeEqual on equal-length buffers, and never throws on odd input', async () => {
-    const sources: [string, RegExp][] = [
-      ['src/web/session.ts', /export function csrfTokenMatches[\s\S]*?timingSafeEqual/],
-      ['src/services/oauth-clients.ts', /export function clientSecretMatches[\s\S]*?timingSafeEqual/],
-      ['src/services/authorization-codes.ts', /export function pkceVerifierMatches[\s\S]*?timingSafeEqual/],
-      ['src/services/passwords.ts', /export async function verifyPassword[\s\S]*?timingSafeEqual/],
-    ];
-    for (const [file, pattern] of sources) expect(fs.readFileSync(file, 'utf8'), file).toMatch(pattern);
+describe('constant-time comparisons', () => {
+  /** Runs `compare` and returns its verdict with the timingSafeEqual calls it made (the recording mock above). */
+  async function comparing(compare: () => boolean | Promise<boolean>): Promise<{ verdict: boolean; calls: typeof safeEqualCalls }> {
+    safeEqualCalls.length = 0;
+    const verdict = await compare();
+    return { verdict, calls: [...safeEqualCalls] };
+  }
+  /** The comparison went through exactly one timingSafeEqual of equal-length buffers, which gave `verdict`. */
+  const constantTime = (verdict: boolean) => ({ verdict, calls: [{ leftLength: expect.any(Number), rightLength: expect.any(Number), equalLengths: true, result: verdict }] });
+
+  it('CSRF tokens: a wrong token of the right length is compared with timingSafeEqual; other lengths and non-strings are refused without throwing', async () => {
     const session = { id: 1, user: null, csrfToken: 'a'.repeat(43) };
-    for (const submitted of ['', 'a', 'a'.repeat(42), 'a'.repeat(44), 'ä'.repeat(43), '\u0000'.repeat(43), null, 42]) {
-      expect(csrfTokenMatches(session, submitted)).toBe(false);
+    for (const submitted of ['b'.repeat(43), 'a'.repeat(42) + 'b', '\u0000'.repeat(43), `${'a'.repeat(42)} `]) {
+      expect(await comparing(() => csrfTokenMatches(session, submitted)), JSON.stringify(submitted)).toEqual(constantTime(false));
     }
-    expect(csrfTokenMatches(session, 'a'.repeat(43))).toBe(true);
+    expect(await comparing(() => csrfTokenMatches(session, 'a'.repeat(43)))).toEqual(constantTime(true));
+    for (const submitted of ['', 'a', 'a'.repeat(42), 'a'.repeat(44), 'ä'.repeat(43), null, 42, undefined, {}]) {
+      expect(() => csrfTokenMatches(session, submitted)).not.toThrow();
+      expect(csrfTokenMatches(session, submitted), JSON.stringify(submitted)).toBe(false);
+    }
+    expect(csrfTokenMatches(null, 'a'.repeat(43))).toBe(false);
+  });
+
+  it('client secrets: every presented secret, whatever its length, is compared (as its SHA-256) with timingSafeEqual', async () => {
     const stored = { clientSecretHash: sha256Hex('s3cret') } as OAuthClientEntity;
-    for (const presented of ['', 's3cre', 's3cret ', 'S3CRET', '\ud800']) expect(clientSecretMatches(stored, presented)).toBe(false);
-    expect(clientSecretMatches(stored, 's3cret')).toBe(true);
+    for (const presented of ['', 's3cre', 's3cret ', 'S3CRET', 's3creu', '\ud800', 'x'.repeat(10_000)]) {
+      expect(await comparing(() => clientSecretMatches(stored, presented)), presented.slice(0, 10)).toEqual(constantTime(false));
+    }
+    expect(await comparing(() => clientSecretMatches(stored, 's3cret'))).toEqual(constantTime(true));
+  });
+
+  it('client secrets over HTTP: wrong secrets of equal, shorter and longer length are all 401 invalid_client, never an error', async () => {
+    const wrong = [secret.slice(0, -1) + (secret.endsWith('a') ? 'b' : 'a'), secret.slice(0, -1), `${secret}x`, '', 'ä'.repeat(secret.length)];
+    for (const presented of wrong) {
+      attacks += 1;
+      const res = await request(app.baseUrl, '/oauth/token', {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(`${client.clientId}:${presented}`).toString('base64')}`, 'X-Forwarded-For': freshAddress(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=authorization_code&code=nope',
+      });
+      expect(res.status, presented).toBe(401);
+      expect(res.json().error).toBe('invalid_client');
+    }
+  });
+
+  it('PKCE verifiers: every well-formed verifier is compared (as its S256 challenge) with timingSafeEqual; malformed ones are refused without throwing', async () => {
     const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
-    for (const verifier of ['', 'short', 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK', `${'x'.repeat(200)}`]) expect(pkceVerifierMatches(challenge, verifier)).toBe(false);
-    expect(pkceVerifierMatches(challenge, 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe(true);
+    for (const verifier of ['dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK', 'x'.repeat(43), 'x'.repeat(128), challenge]) {
+      expect(await comparing(() => pkceVerifierMatches(challenge, verifier)), verifier.slice(0, 10)).toEqual(constantTime(false));
+    }
+    expect(await comparing(() => pkceVerifierMatches(challenge, 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'))).toEqual(constantTime(true));
+    for (const verifier of ['', 'short', 'x'.repeat(42), 'x'.repeat(129), 'x'.repeat(200), `${'x'.repeat(43)} `, 'ä'.repeat(43)]) {
+      expect(() => pkceVerifierMatches(challenge, verifier)).not.toThrow();
+      expect(pkceVerifierMatches(challenge, verifier), verifier.slice(0, 10)).toBe(false);
+    }
+  });
+
+  it('passwords: every guess, whatever its length, is compared (as its scrypt hash) with timingSafeEqual; a malformed stored hash is refused', async () => {
     const hash = await hashPassword('pw-correct');
-    expect(await verifyPassword('pw-correct', hash)).toBe(true);
-    for (const guess of ['', 'pw-correc', 'pw-correct ', 'x'.repeat(2000)]) expect(await verifyPassword(guess, hash)).toBe(false);
-    expect(await verifyPassword('anything', 'not$a$valid$hash')).toBe(false);
+    expect(await comparing(() => verifyPassword('pw-correct', hash))).toEqual(constantTime(true));
+    for (const guess of ['', 'pw-correc', 'pw-correct ', 'pw-correcu', 'x'.repeat(2000)]) {
+      expect(await comparing(() => verifyPassword(guess, hash)), guess.slice(0, 10)).toEqual(constantTime(false));
+    }
+    for (const stored of ['not$a$valid$hash', '', null]) await expect(verifyPassword('anything', stored)).resolves.toBe(false);
   });
 });
