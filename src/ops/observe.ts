@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { REST_PREFIX, type RestObservation } from '../../rest-facade/pipeline.js';
+import { REST_PREFIX } from '../../rest-facade/pipeline.js';
+import type { RestObservation } from '../http/observation.js';
 import type { AppMetrics } from './metrics.js';
 
 /**
