@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import type { UserEntity } from '../entities/index.js';
 import { csrfTokenMatches, loadSession, type Session } from '../web/session.js';
 import { formActionSource, sendPage, setSecurityHeaders } from '../web/respond.js';

@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { getAuthorize, postAuthorize } from './authorize.js';
 import { revokeEndpoint, tokenEndpoint } from './token.js';
 import { jwksEndpoint, metadataEndpoint } from './metadata.js';

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import type { AppConfig } from '../config/config.js';
 import { GRANTABLE_SCOPES } from '../services/tokens.js';
 import { accessTokenJwks } from '../services/server-keys.js';

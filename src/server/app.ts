@@ -12,7 +12,7 @@ import { resolveAccessToken } from '../services/tokens.js';
 import { tokenFromAuthorization } from '../../rest-facade/access-token.js';
 import { createOAuthRouter } from '../oauth/index.js';
 import { createWebRouter } from '../web/index.js';
-import { createMemoryRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
+import { appRateLimiter } from './app-deps.js';
 import { RateLimitGate, clientAddress } from '../rate-limit/admission.js';
 import { rateLimitWeightPlugin, rateLimitedBody, withRateLimit, withRateLimitExtension, type GraphQLRateLimit } from '../rate-limit/graphql.js';
 import { rateLimitExtension, rateLimitHeaders, refusalHeaders } from '../rate-limit/state.js';
@@ -27,16 +27,9 @@ import { EventLoopMonitor } from '../ops/event-loop-monitor.js';
 import { sendPage } from '../web/respond.js';
 import { sessionStatsViewer } from '../web/dashboard.js';
 
-export interface AppDeps {
-  orm: MikroORM;
-  config: AppConfig;
-  clock: Clock;
-  logger: Logger;
-  /** The shared limiter (main.ts: Redis-backed when REDIS_URL is set). Default: a per-process memory limiter. */
-  rateLimiter?: RateLimiter;
-  /** Checks of /readyz: createApp adds database, migrations and Redis (src/ops/health.ts); main.ts adds `shutdown`. */
-  readiness?: Readiness;
-}
+/** What the app is built from: src/server/app-deps.ts (re-exported for the callers of createApp). */
+export type { AppDeps } from './app-deps.js';
+import type { AppDeps } from './app-deps.js';
 
 /** The OpenAPI document: served before the REST pipeline, so never rate limited or counted against a bucket. */
 export const OPENAPI_PATH = '/rest/v2/openapi.json';
@@ -61,7 +54,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = config.trustProxy;
   const limits = { maxDepth: config.graphqlMaxDepth, maxCost: config.graphqlMaxCost };
-  const rateLimiter = deps.rateLimiter ?? createMemoryRateLimiter(config, logger);
+  const rateLimiter = appRateLimiter(deps);
   const rateLimits = new RateLimitGate(rateLimiter);
   // The stall guard (issue 14): an event-loop stall over EVENT_LOOP_STALL_MS makes /readyz answer 503 for
   // EVENT_LOOP_STALL_HOLD_SECONDS and shows in /metrics. Started below, once the app is built; stopped by closeApp.

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { DomainError } from '../services/domain-error.js';
 import { authenticateUser, signUp } from '../services/accounts.js';
 import { html, page } from './html.js';

@@ -1,5 +1,5 @@
 import type { Router } from '@koa/router';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import type { OAuthClientEntity } from '../entities/index.js';
 import { DomainError } from '../services/domain-error.js';
 import { APP_DESCRIPTION_MAX, APP_NAME_MAX } from '../services/write-bounds.js';

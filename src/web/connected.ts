@@ -1,5 +1,5 @@
 import type { Router } from '@koa/router';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { findClient, listAuthorizedApplications, revokeApplicationAccess } from '../services/oauth-clients.js';
 import { html, page } from './html.js';
 import { redirectTo, sendErrorPage, sendPage } from './respond.js';

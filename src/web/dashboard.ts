@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { AccessToken, type OAuthClientEntity, type UserEntity } from '../entities/index.js';
 import type { Viewer } from '../services/tokens.js';
 import { StatsInputError, resolveRange, type DateRange } from '../services/stats.js';

@@ -1,5 +1,5 @@
 import { Router } from '@koa/router';
-import type { AppDeps } from '../server/app.js';
+import type { AppDeps } from '../server/app-deps.js';
 import { registerAccountRoutes } from './accounts.js';
 import { registerAppRoutes } from './apps.js';
 import { registerConnectedApplicationRoutes } from './connected.js';
