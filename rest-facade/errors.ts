@@ -59,3 +59,13 @@ export function errorBody(docsUrl: string, error: RestError, family: ErrorFamily
 }
 
 export const routeNotFound = () => new RestError('not_found', 'The resource was not found', { crossCutting: true });
+
+/**
+ * Spec §5.10: an invalid `jsonp` callback. The one error recognised by its type: its answer (like any answered
+ * before it) is never wrapped, so the callback is never reflected.
+ */
+export class JsonpCallbackError extends RestError {
+  constructor() {
+    super('invalid_parameters', 'Invalid jsonp callback', { crossCutting: true });
+  }
+}

@@ -1,6 +1,6 @@
 import { RestError } from '../errors.js';
 import { missingToken } from '../access-token.js';
-import { ACTIVITY_FORMATS, type RestRoute } from '../route.js';
+import { ACTIVITY_FORMATS, type OperationRoute, type RestRoute } from '../route.js';
 import { invalidParameters, pagination } from '../params.js';
 import { activityItems, userFeedId, type Feed, type GqlActivity } from '../shapes/feeds.js';
 import { nodes, type Connection } from '../shapes/v2-objects.js';
@@ -18,7 +18,7 @@ function direction(req: RestRequest): 'OUTGOING' | 'INCOMING' {
   throw invalidParameters();
 }
 
-function activityFeed(owner: (data: any) => UserActivities, notFound: () => Error): Pick<RestRoute, 'shape' | 'feed'> {
+function activityFeed(owner: (data: any) => UserActivities, notFound: () => Error): Pick<OperationRoute, 'shape' | 'feed'> {
   const feed = (data: unknown, req: RestRequest): Feed => {
     const user = owner(data);
     if (!user) throw notFound();

@@ -1,6 +1,6 @@
 import { RestError } from '../errors.js';
 import { missingToken } from '../access-token.js';
-import { LIST_FORMATS, PLAIN_FORMATS, type RestRoute } from '../route.js';
+import { LIST_FORMATS, PLAIN_FORMATS, type OperationRoute, type RestRoute } from '../route.js';
 import { fullFlag, isThingId, pagination, thingIdVariable } from '../params.js';
 import { flattr, nodes, thing, type Connection, type GqlFlattr, type GqlThing } from '../shapes/v2-objects.js';
 import { flattrLikeItems, thingPostItems, userFeedId } from '../shapes/feeds.js';
@@ -23,7 +23,7 @@ const noUser = () => new RestError('not_found', NO_SUCH_USER);
 const noThing = () => new RestError('not_found', NO_SUCH_THING);
 
 /** Shared by E3/E4: the same list for a named user or the token's user. */
-function thingList(owner: (data: any) => UserThings, notFound: () => Error): Pick<RestRoute, 'shape' | 'feed'> {
+function thingList(owner: (data: any) => UserThings, notFound: () => Error): Pick<OperationRoute, 'shape' | 'feed'> {
   return {
     shape: (data, req) => nodes(found(owner(data), notFound).things).map((t) => thing(t, fullFlag(req))),
     feed: (data, req) => {
@@ -34,7 +34,7 @@ function thingList(owner: (data: any) => UserThings, notFound: () => Error): Pic
 }
 
 /** Shared by E12/E13. */
-function flattrList(owner: (data: any) => UserFlattrs, notFound: () => Error): Pick<RestRoute, 'shape' | 'feed'> {
+function flattrList(owner: (data: any) => UserFlattrs, notFound: () => Error): Pick<OperationRoute, 'shape' | 'feed'> {
   return {
     shape: (data, req) => nodes(found(owner(data), notFound).flattrs).map((f) => flattr(f, fullFlag(req))),
     feed: (data, req) => {

@@ -3,7 +3,7 @@ import { fullFlag, invalidParameters, pagination, splitList } from '../params.js
 import { reassembleUrl } from '../write-params.js';
 import type { RestRequest } from '../request.js';
 import { lookupFoundBody, lookupNotFound, searchEnvelope, type GqlSearchResult } from '../shapes/search.js';
-import { INVALID_TAGS_EXPRESSION, TagExpressionError, parseTagExpression } from '../../src/services/search/tag-expression.js';
+import { INVALID_TAGS_EXPRESSION } from '../../src/services/search/tag-expression.js';
 
 /** REST `sort` values (§10.4) → the GraphQL enum; `text_rank` is GraphQL only. */
 const SORTS: Record<string, string> = {
@@ -29,22 +29,6 @@ function commaList(req: RestRequest, name: string): string[] | null {
   return list.length > 0 ? list : null;
 }
 
-/**
- * §10.3: a malformed expression is `invalid_parameters` with the canonical text "Invalid tags expression"
- * (step 11). The same parser runs again in the resolver, whose GraphQL error carries the position.
- */
-function tagsExpression(req: RestRequest): string | null {
-  const tags = req.query.get('tags');
-  if (tags === undefined) return null;
-  try {
-    parseTagExpression(tags);
-  } catch (error) {
-    if (error instanceof TagExpressionError) throw invalidParameters(INVALID_TAGS_EXPRESSION);
-    throw error;
-  }
-  return tags;
-}
-
 function searchVariables(req: RestRequest) {
   const page = pagination(req);
   const sort = req.query.get('sort') ?? 'relevance';
@@ -52,7 +36,7 @@ function searchVariables(req: RestRequest) {
   return {
     query: req.query.get('query') ?? null,
     url: req.query.get('url') ?? null,
-    tags: tagsExpression(req),
+    tags: req.query.get('tags') ?? null,
     languages: commaList(req, 'language'),
     categories: commaList(req, 'category'),
     user: req.query.get('user') ?? null,
@@ -132,6 +116,9 @@ export const searchRoutes: RestRoute[] = [
     root: 'search',
     operation: 'SearchThings',
     variables: searchVariables,
+    // §10.3: the resolver refuses a malformed expression (BAD_USER_INPUT on `tags`, reason INVALID_PARAMETERS, with
+    // its position); REST answers it with the canonical text alone.
+    argumentErrors: { tags: INVALID_TAGS_EXPRESSION },
     shape: (data: { searchThings: GqlSearchResult }, req) => searchEnvelope(data.searchThings, pageNumber(req), fullFlag(req)),
   },
 ];

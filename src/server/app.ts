@@ -1,21 +1,16 @@
 import Koa from 'koa';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Logger } from 'pino';
-import type { AppConfig } from '../config/config.js';
-import type { Clock } from '../config/clock.js';
 import { schema } from '../../schema/index.js';
 import { schemaSdl } from '../../schema/sdl.js';
 import { createRestFacade, REST_PREFIX } from '../../rest-facade/pipeline.js';
-import { createGraphQLServer, serveGraphQL } from './graphql-server.js';
+import { createGraphQLServer } from './graphql-server.js';
+import { createGraphQLEndpoint, GRAPHQL_PATH } from './graphql-endpoint.js';
+import { appRateLimiter, type AppDeps } from './app-deps.js';
 import { GRAPHIQL_ASSETS, serveGraphiQLAsset } from './graphiql.js';
-import { resolveAccessToken } from '../services/tokens.js';
-import { tokenFromAuthorization } from '../../rest-facade/access-token.js';
+import { authenticateAccessToken } from '../http/authenticate.js';
 import { createOAuthRouter } from '../oauth/index.js';
 import { createWebRouter } from '../web/index.js';
-import { appRateLimiter } from './app-deps.js';
-import { RateLimitGate, clientAddress } from '../rate-limit/admission.js';
-import { rateLimitWeightPlugin, rateLimitedBody, withRateLimit, withRateLimitExtension, type GraphQLRateLimit } from '../rate-limit/graphql.js';
-import { rateLimitExtension, rateLimitHeaders, refusalHeaders } from '../rate-limit/state.js';
+import { RateLimitGate } from '../rate-limit/admission.js';
+import { rateLimitWeightPlugin } from '../rate-limit/graphql.js';
 import { Readiness } from './readiness.js';
 import { createMetrics, metricsAuthorized, type AppMetrics } from '../ops/metrics.js';
 import { observeRequests, type ObservedState } from '../ops/observe.js';
@@ -29,7 +24,6 @@ import { sessionStatsViewer } from '../web/dashboard.js';
 
 /** What the app is built from: src/server/app-deps.ts (re-exported for the callers of createApp). */
 export type { AppDeps } from './app-deps.js';
-import type { AppDeps } from './app-deps.js';
 
 /** The OpenAPI document: served before the REST pipeline, so never rate limited or counted against a bucket. */
 export const OPENAPI_PATH = '/rest/v2/openapi.json';
@@ -67,7 +61,9 @@ export function createApp(deps: AppDeps): Koa {
   registerReadinessChecks(readiness, { orm, config, rateLimiter });
   if (eventLoop) readiness.register('eventLoop', () => eventLoop.readiness());
   const startedAt = Date.now();
-  const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits });
+  // Authentication is injected into both request paths, like the rate limiter; so is the admission they share.
+  const authenticate = authenticateAccessToken;
+  const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits, authenticate });
   const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)], {
     logger,
     trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
@@ -80,6 +76,14 @@ export function createApp(deps: AppDeps): Koa {
   const oauth = createOAuthRouter(deps);
   const web = createWebRouter(deps);
   const sessionDeps = { config, clock };
+  const graphql = createGraphQLEndpoint({
+    orm,
+    config,
+    clock,
+    yoga,
+    admission: { rateLimits, trustProxy: config.trustProxy, authenticate },
+    sessionViewer: (ctx, em) => sessionStatsViewer(ctx, em, sessionDeps),
+  });
 
   // Request id, access log, HTTP metrics; uncaught errors become a 500 that keeps X-Request-Id (src/ops/observe.ts).
   app.use(observeRequests({ logger, metrics }));
@@ -142,60 +146,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(async (ctx, next) => {
     if (isUnder(ctx.path, REST_PREFIX)) return rest(ctx);
-    if (ctx.path === '/graphql') {
-      (ctx.state as ObservedState).route = '/graphql';
-      const em = orm.em.fork();
-      // CORS preflights are not counted (as on REST, spec §7.3) and carry no token.
-      if (ctx.method === 'OPTIONS') return serveGraphQL(yoga, ctx, { em, clock, config, viewer: null });
-      // REQUIRE_TLS as on REST (spec §6.5 step 2): refused before the token is looked at or counted.
-      if (config.requireTls && !ctx.secure) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_request"');
-        ctx.body = { errors: [{ message: 'Requires ssl', extensions: { code: 'TLS_REQUIRED' } }] };
-        return;
-      }
-      // Every other request counts against the caller's bucket, shared with REST (src/rate-limit/graphql.ts).
-      const token = tokenFromAuthorization(ctx.get('Authorization') || undefined);
-      const admission = await rateLimits.admit({
-        token,
-        address: clientAddress(ctx.req, config.trustProxy),
-        count: true,
-        authenticate: (presented) => resolveAccessToken(em, presented),
-      });
-      if (!admission.allowed) {
-        ctx.status = 429;
-        ctx.set(refusalHeaders(admission.state));
-        ctx.body = rateLimitedBody(admission.state);
-        return;
-      }
-      ctx.set(rateLimitHeaders(admission.state));
-      // The /dashboard page of a logged-in staff user: session cookie + X-CSRF-Token, scope `stats` only
-      // (src/web/dashboard.ts). Looked up once admitted, so a refused request still reaches no database.
-      const sessionViewer = token === null ? await sessionStatsViewer(ctx, em, sessionDeps) : null;
-      (ctx.state as ObservedState).clientId = (admission.viewer ?? sessionViewer)?.clientId ?? null;
-      if (admission.tokenInvalid) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer realm="flattr", error="invalid_token", error_description="The access token is invalid"');
-        ctx.body = {
-          errors: [{ message: 'The access token is invalid', extensions: { code: 'UNAUTHENTICATED' } }],
-          extensions: { rateLimit: rateLimitExtension(admission.state) },
-        };
-        return;
-      }
-      const tracker: GraphQLRateLimit = { gate: rateLimits, admission, refused: false };
-      await serveGraphQL(yoga, ctx, withRateLimit({ em, clock, config, viewer: admission.viewer ?? sessionViewer }, tracker));
-      // The plugin may have charged the operation's weight, or refused it.
-      const state = admission.state;
-      if (tracker.refused) {
-        ctx.status = 429;
-        ctx.set(refusalHeaders(state));
-      } else {
-        ctx.set(rateLimitHeaders(state));
-      }
-      const body = withRateLimitExtension(ctx.body, ctx.response.get('Content-Type'), state);
-      if (body !== null) ctx.body = body;
-      return;
-    }
+    if (ctx.path === GRAPHQL_PATH) return graphql(ctx);
     return next();
   });
   app.use(oauth.routes());
