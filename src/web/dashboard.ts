@@ -3,7 +3,7 @@ import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../server/app-deps.js';
-import { AccessToken, type OAuthClientEntity, type UserEntity } from '../entities/index.js';
+import { hasStatsRole, statsGrant } from '../services/stats-role.js';
 import type { Viewer } from '../services/tokens.js';
 import { StatsInputError, resolveRange, type DateRange } from '../services/stats.js';
 import { html, page } from './html.js';
@@ -22,7 +22,7 @@ import { webHandler } from './handler.js';
  *   Referer); the script moves it to sessionStorage and removes it from the address bar, and sends it as
  *   `Authorization: Bearer`;
  * - a logged-in user who holds an unrevoked `stats` token (of an enabled application): the page carries the
- *   session's CSRF token, and the script sends `X-CSRF-Token` with the session cookie. /graphql then acts for that
+ *   session's CSRF token (`hasStatsRole`, src/services/stats-role.ts), and the script sends `X-CSRF-Token` with the session cookie. /graphql then acts for that
  *   user with the single scope `stats` (see `sessionStatsViewer`), so the session can read statistics and nothing
  *   a token with other scopes could.
  * Anyone else gets the page shell with a plain explanation of what is missing (a logged-in user: the statistics
@@ -43,15 +43,6 @@ const DASHBOARD_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-/** The newest unrevoked grant with scope `stats` of an enabled application: holding one is the internal role. */
-export async function statsGrant(em: EntityManager, userId: number) {
-  return em.findOne(
-    AccessToken,
-    { user: userId, revokedAt: null, client: { enabled: true }, scopes: { $contains: ['stats'] } },
-    { populate: ['client'], orderBy: { id: 'desc' } },
-  );
-}
-
 /**
  * /graphql for the dashboard of a logged-in staff user: a POST without `Authorization`, with the session cookie
  * and `X-CSRF-Token` equal to the session's CSRF token (a header no other site can set or know; the cookie is also
@@ -66,7 +57,7 @@ export async function sessionStatsViewer(ctx: Context, em: EntityManager, deps: 
   if (!session?.user || !csrfTokenMatches(session, csrf)) return null;
   const grant = await statsGrant(em, session.user.id);
   if (!grant) return null;
-  return { user: session.user as UserEntity, scopes: new Set(['stats'] as const), tokenId: grant.id, clientId: (grant.client as OAuthClientEntity).clientId };
+  return { user: session.user, scopes: new Set(['stats'] as const), tokenId: grant.tokenId, clientId: grant.clientId };
 }
 
 function chosenRange(ctx: Context, deps: AppDeps): { range: DateRange; problem: string | null } {
@@ -98,7 +89,7 @@ export function registerDashboardRoutes(router: Router, deps: AppDeps): void {
     webHandler(deps, async (ctx, web) => {
       const session = await loadSession(ctx, web.em, web.sessionDeps);
       const user = session?.user ?? null;
-      const staff = user ? (await statsGrant(web.em, user.id)) !== null : false;
+      const staff = user ? await hasStatsRole(web.em, user.id) : false;
       const { range, problem } = chosenRange(ctx, deps);
       // Who cannot see numbers is told what is missing, in plain words; the numbers (and the chart's frame) appear
       // only once /graphql has answered with them. A bad date here and a refused token there share one error box.
