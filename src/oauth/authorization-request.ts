@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { OAuthClientEntity } from '../entities/index.js';
+import type { OAuthClientEntity } from '../services/oauth-clients.js';
 import { findClient } from '../services/oauth-clients.js';
 import { GRANTABLE_SCOPES, orderScopes, type Scope } from '../services/tokens.js';
 import { CODE_CHALLENGE } from '../services/authorization-codes.js';

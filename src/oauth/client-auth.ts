@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { OAuthClientEntity } from '../entities/index.js';
+import type { OAuthClientEntity } from '../services/oauth-clients.js';
 import { clientSecretMatches, findClient } from '../services/oauth-clients.js';
 import { sha256Hex } from '../services/tokens.js';
 import { OAuthError, invalidClient, nonEmpty, type Params } from './http.js';

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/config.js';
-import type { OAuthClientEntity } from '../entities/index.js';
+import type { OAuthClientEntity } from '../services/oauth-clients.js';
 import type { JwtAccessTokenOptions } from '../services/tokens.js';
 
 /**

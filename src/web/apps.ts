@@ -1,6 +1,6 @@
 import type { Router } from '@koa/router';
 import type { AppDeps } from '../server/app-deps.js';
-import type { OAuthClientEntity } from '../entities/index.js';
+import type { OAuthClientEntity } from '../services/oauth-clients.js';
 import { DomainError } from '../services/domain-error.js';
 import { APP_DESCRIPTION_MAX, APP_NAME_MAX } from '../services/write-bounds.js';
 import { createClient, deleteClient, findOwnedClient, listOwnedClients, rotateClientSecret, type TokenFormat } from '../services/oauth-clients.js';

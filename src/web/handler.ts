@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { UserEntity } from '../entities/index.js';
+import type { UserEntity } from '../services/users.js';
 import type { AppDeps } from '../server/app-deps.js';
 import { csrfTokenMatches, loadSession, type Session, type SessionDeps } from './session.js';
 import { readForm, type FormFields } from './forms.js';

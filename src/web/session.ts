@@ -2,12 +2,12 @@ import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:c
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SignJWT, jwtVerify } from 'jose';
-import { User, WebSession, type UserEntity } from '../entities/index.js';
 import type { AppConfig } from '../config/config.js';
 import type { Clock } from '../config/clock.js';
 import { sessionKey } from '../services/server-keys.js';
 import { sha256Hex } from '../services/tokens.js';
-import { SESSIONS_PER_USER } from '../services/write-bounds.js';
+import type { UserEntity } from '../services/users.js';
+import { createWebSession, deleteWebSession, findLiveWebSession } from '../services/web-sessions.js';
 
 export const SESSION_COOKIE = 'flattr_session';
 const SESSION_DAYS = 30;
@@ -29,9 +29,6 @@ export interface Session {
   user: UserEntity | null;
   csrfToken: string;
 }
-
-/** Expired rows are deleted a batch at a time whenever a session row is created, so the table stays bounded. */
-const EXPIRED_BATCH = 100;
 
 function cookieOptions(config: AppConfig, expires: Date) {
   return {
@@ -58,9 +55,7 @@ export async function loadSession(ctx: Context, em: EntityManager, deps: Session
   }
   if (typeof payload.anon === 'string') return { id: null, user: null, csrfToken: visitorCsrfToken(key, payload.anon) };
   if (typeof payload.sid !== 'string') return null;
-  const row = await em.findOne(WebSession, { sidHash: sha256Hex(payload.sid), expiresAt: { $gt: deps.clock.now() } }, { populate: ['user'] });
-  if (!row) return null;
-  return { id: row.id, user: (row.user as UserEntity | null) ?? null, csrfToken: row.csrfToken };
+  return findLiveWebSession(em, sha256Hex(payload.sid), deps.clock.now());
 }
 
 function visitorCsrfToken(key: Uint8Array | KeyObject | CryptoKey, anon: string): string {
@@ -84,21 +79,8 @@ async function createUserSession(ctx: Context, em: EntityManager, deps: SessionD
   const sid = randomBytes(32).toString('base64url');
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + SESSION_DAYS * 86_400_000);
-  await em
-    .getConnection()
-    .execute('delete from web_sessions where id in (select id from web_sessions where expires_at <= ? order by expires_at limit ?)', [now, EXPIRED_BATCH]);
-  // Issue 14: at most SESSIONS_PER_USER sessions per user; logging in once more ends the oldest beyond.
-  await em
-    .getConnection()
-    .execute('delete from web_sessions where id in (select id from web_sessions where user_id = ? order by id desc offset ?)', [user.id, SESSIONS_PER_USER - 1]);
-  const row = em.create(WebSession, {
-    sidHash: sha256Hex(sid),
-    user: em.getReference(User, user.id),
-    csrfToken: randomBytes(32).toString('base64url'),
-    createdAt: now,
-    expiresAt,
-  });
-  await em.flush();
+  // Deletes a batch of expired rows and (issue 14) the user's sessions beyond SESSIONS_PER_USER.
+  const row = await createWebSession(em, { userId: user.id, sidHash: sha256Hex(sid), csrfToken: randomBytes(32).toString('base64url'), now, expiresAt });
   await setSessionCookie(ctx, em, deps, { sid }, expiresAt);
   return { id: row.id, user, csrfToken: row.csrfToken };
 }
@@ -123,7 +105,7 @@ export async function startUserSession(ctx: Context, em: EntityManager, deps: Se
 
 export async function endSession(ctx: Context, em: EntityManager, deps: SessionDeps): Promise<void> {
   const current = await loadSession(ctx, em, deps);
-  if (current?.id != null) await em.nativeDelete(WebSession, { id: current.id });
+  if (current?.id != null) await deleteWebSession(em, current.id);
   ctx.cookies.set(SESSION_COOKIE, '', { ...cookieOptions(deps.config, new Date(0)) });
 }
 
