@@ -1,11 +1,11 @@
 import type { Context } from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps } from '../server/app-deps.js';
-import type { UserEntity } from '../entities/index.js';
 import { csrfTokenMatches, loadSession, type Session } from '../web/session.js';
 import { formActionSource, sendPage, setSecurityHeaders } from '../web/respond.js';
-import { findUserByUsername } from '../services/users.js';
-import { hashPassword, verifyPassword } from '../services/passwords.js';
+import { authenticateUser } from '../services/accounts.js';
+import { applicationOwner } from '../services/oauth-clients.js';
+import type { UserEntity } from '../services/users.js';
 import { createAuthorizationCode } from '../services/authorization-codes.js';
 import { issueAccessToken } from '../services/tokens.js';
 import { checkAuthorizationRequest, redirectError, type AuthorizationCheck, type AuthorizationRequest } from './authorization-request.js';
@@ -82,8 +82,7 @@ async function sendConsent(
   status = 200,
 ): Promise<void> {
   // Who registered the application, so the user can judge it by more than the name it chose for itself.
-  await em.populate(request.client, ['owner']);
-  const owner = request.client.owner ? { username: request.client.owner.username } : null;
+  const owner = await applicationOwner(em, request.client);
   sendPage(ctx, status, consentPage({ request, owner, ...options }), { formActions: [formActionSource(request.target)] });
 }
 
@@ -94,14 +93,6 @@ export async function getAuthorize(ctx: Context, deps: AppDeps): Promise<void> {
   if (!request) return;
   const session = await loadSession(ctx, em, deps);
   await sendConsent(ctx, em, request, { session: sessionUser(session) });
-}
-
-// Verifying against a throwaway hash when the username is unknown keeps the answer time the same, so the
-// form does not tell which usernames exist.
-let dummyHash: Promise<string> | null = null;
-function unknownUserHash(): Promise<string> {
-  dummyHash ??= hashPassword('not a password of anyone');
-  return dummyHash;
 }
 
 type Identified =
@@ -125,9 +116,10 @@ async function identifyUser(ctx: Context, em: EntityManager, deps: AppDeps, para
       const { retryAfterSeconds } = verdict;
       return { retry: { error: tooManyAttemptsMessage(retryAfterSeconds), username, session: null }, status: 429, retryAfterSeconds };
     }
-    const user = username === '' ? null : await findUserByUsername(em, username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await unknownUserHash()));
-    if (user && user.passwordHash && ok) {
+    // The website login's check (src/services/accounts.ts): unknown users cost the same scrypt work, and passwords
+    // longer than MAX_PASSWORD_LENGTH are wrong without hashing megabytes.
+    const user = await authenticateUser(em, username, password);
+    if (user) {
       await attempts.succeeded('login', username, address);
       return { user };
     }
