@@ -13,7 +13,7 @@ import { OAuthError, postParams, queryParams, sendJson, oauthErrorUri, type Para
 import { buildRedirect } from './redirect-uri.js';
 import { authorizeErrorPage, consentPage } from './consent-page.js';
 import { jwtOptionsFor } from './token-format.js';
-import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage } from '../rate-limit/login-attempts.js';
+import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage, withLoginThrottle } from '../rate-limit/login-attempts.js';
 
 /**
  * Does the client want the HTML error page rather than the JSON body? Only when it prefers `text/html` to
@@ -109,21 +109,15 @@ async function identifyUser(ctx: Context, em: EntityManager, deps: AppDeps, para
   if (username !== '' || password !== '') {
     // Brute-force protection shared with the website login (src/rate-limit/login-attempts.ts): refused before any
     // password is verified, with 429 and Retry-After.
-    const attempts = loginLimiterFor(deps);
-    const address = attemptAddress(ctx.req, deps.config.trustProxy);
-    const verdict = await attempts.check('login', username, address);
-    if (!verdict.allowed) {
-      const { retryAfterSeconds } = verdict;
+    // The check is the website login's (src/services/accounts.ts): unknown users cost the same scrypt work, and
+    // passwords longer than MAX_PASSWORD_LENGTH are wrong without hashing megabytes.
+    const key = { kind: 'login', name: username, address: attemptAddress(ctx.req, deps.config.trustProxy) } as const;
+    const attempt = await withLoginThrottle(loginLimiterFor(deps), key, () => authenticateUser(em, username, password));
+    if (attempt.refused) {
+      const { retryAfterSeconds } = attempt;
       return { retry: { error: tooManyAttemptsMessage(retryAfterSeconds), username, session: null }, status: 429, retryAfterSeconds };
     }
-    // The website login's check (src/services/accounts.ts): unknown users cost the same scrypt work, and passwords
-    // longer than MAX_PASSWORD_LENGTH are wrong without hashing megabytes.
-    const user = await authenticateUser(em, username, password);
-    if (user) {
-      await attempts.succeeded('login', username, address);
-      return { user };
-    }
-    await attempts.failed('login', username, address);
+    if (attempt.result) return { user: attempt.result };
     return { retry: { error: 'Wrong username or password.', username, session: null } };
   }
   const session = await loadSession(ctx, em, deps);

@@ -11,7 +11,7 @@ import {
 import { issueAccessToken, revokeTokens } from '../services/tokens.js';
 import { OAuthError, nonEmpty, postParams, sendJson, sendOAuthError, setTokenEndpointHeaders, type Params } from './http.js';
 import { authenticateClient, presentedClientId } from './client-auth.js';
-import { attemptAddress, loginLimiterFor } from '../rate-limit/login-attempts.js';
+import { attemptAddress, loginLimiterFor, withLoginThrottle } from '../rate-limit/login-attempts.js';
 import { normaliseRedirectUri, redirectUriMatches } from './redirect-uri.js';
 import { jwtOptionsFor } from './token-format.js';
 
@@ -56,22 +56,19 @@ async function acceptPost(ctx: Context, deps: AppDeps, endpoint: string) {
  * Requests without credentials (gPodder's first, unauthenticated try, D89) are not failures.
  */
 async function throttledClientAuthentication(ctx: Context, deps: AppDeps, em: EntityManager, params: Params) {
+  const authenticate = () => authenticateClient(em, ctx.get('Authorization'), params);
   const presented = presentedClientId(ctx.get('Authorization'), params);
-  const attempts = loginLimiterFor(deps);
-  const address = attemptAddress(ctx.req, deps.config.trustProxy);
-  if (presented !== null) {
-    const verdict = await attempts.check('client', presented, address);
-    if (!verdict.allowed) {
-      ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-      return new OAuthError('invalid_client', 'Too many failed client authentications; retry later', 429, { 'WWW-Authenticate': 'Basic realm="flattr"' });
-    }
+  if (presented === null) return authenticate();
+  const key = { kind: 'client', name: presented, address: attemptAddress(ctx.req, deps.config.trustProxy) } as const;
+  // Only invalid_client counts as a failure; other errors (a disabled application: unauthorized_client) count as neither.
+  const attempt = await withLoginThrottle(loginLimiterFor(deps), key, authenticate, (client) =>
+    !(client instanceof OAuthError) ? 'succeeded' : client.code === 'invalid_client' ? 'failed' : 'uncounted',
+  );
+  if (attempt.refused) {
+    ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+    return new OAuthError('invalid_client', 'Too many failed client authentications; retry later', 429, { 'WWW-Authenticate': 'Basic realm="flattr"' });
   }
-  const client = await authenticateClient(em, ctx.get('Authorization'), params);
-  if (presented !== null) {
-    if (client instanceof OAuthError && client.code === 'invalid_client') await attempts.failed('client', presented, address);
-    else if (!(client instanceof OAuthError)) await attempts.succeeded('client', presented, address);
-  }
-  return client;
+  return attempt.result;
 }
 
 /** `POST /oauth/token` (spec §14.5): the authorization-code grant, checks in the spec's order. */

@@ -92,3 +92,36 @@ export function tooManyAttemptsMessage(retryAfterSeconds: number): string {
   const minutes = Math.ceil(retryAfterSeconds / 60);
   return `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
 }
+
+/** Whose attempts are counted: `kind` (`login`, `client`) and the presented name, from one client address. */
+export interface AttemptKey {
+  kind: 'login' | 'client';
+  name: string;
+  address: string;
+}
+
+/** How an attempt ended: `failed` is counted, `succeeded` clears the account's count, `uncounted` does neither. */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'uncounted';
+
+/** The attempt's own result, or its refusal (over the limit; it did not run) with the `Retry-After` seconds. */
+export type Throttled<T> = { refused: false; result: T } | { refused: true; retryAfterSeconds: number };
+
+/**
+ * The one throttle sequence of the website login, the consent form and client authentication: check (a refused
+ * attempt does not run, so no secret is verified), run the attempt, then count a failure or clear the account's
+ * count after a success. `outcome` says which the result is; by default a result is a success and null a failure.
+ */
+export async function withLoginThrottle<T>(
+  limiter: LoginAttemptLimiter,
+  key: AttemptKey,
+  attempt: () => Promise<T>,
+  outcome: (result: T) => AttemptOutcome = (result) => (result === null || result === undefined ? 'failed' : 'succeeded'),
+): Promise<Throttled<T>> {
+  const verdict = await limiter.check(key.kind, key.name, key.address);
+  if (!verdict.allowed) return { refused: true, retryAfterSeconds: verdict.retryAfterSeconds };
+  const result = await attempt();
+  const ended = outcome(result);
+  if (ended === 'failed') await limiter.failed(key.kind, key.name, key.address);
+  else if (ended === 'succeeded') await limiter.succeeded(key.kind, key.name, key.address);
+  return { refused: false, result };
+}

@@ -9,7 +9,7 @@ import { field, readForm } from './forms.js';
 import { redirectTo, sendCsrfError, sendPage } from './respond.js';
 import { safeNextPath } from './next-url.js';
 import { verifiedForm, webHandler, type WebRequest } from './handler.js';
-import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage } from '../rate-limit/login-attempts.js';
+import { attemptAddress, loginLimiterFor, tooManyAttemptsMessage, withLoginThrottle } from '../rate-limit/login-attempts.js';
 
 /** `?next=` only when it is not the default, so plain links stay plain. */
 function withNext(path: string, next: string): string {
@@ -104,22 +104,19 @@ export function registerAccountRoutes(router: Router, deps: AppDeps): void {
       const next = safeNextPath(field(form, 'next'));
       const username = field(form, 'username');
       // Brute-force protection (src/rate-limit/login-attempts.ts): refused before any password is verified.
-      const attempts = loginLimiterFor(deps);
-      const address = attemptAddress(ctx.req, deps.config.trustProxy);
-      const verdict = await attempts.check('login', username, address);
-      if (!verdict.allowed) {
-        ctx.set('Retry-After', String(verdict.retryAfterSeconds));
-        sendPage(ctx, 429, loginPage({ session, next, username, error: tooManyAttemptsMessage(verdict.retryAfterSeconds) }));
+      const key = { kind: 'login', name: username, address: attemptAddress(ctx.req, deps.config.trustProxy) } as const;
+      const attempt = await withLoginThrottle(loginLimiterFor(deps), key, () => authenticateUser(web.em, username, field(form, 'password')));
+      if (attempt.refused) {
+        ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+        sendPage(ctx, 429, loginPage({ session, next, username, error: tooManyAttemptsMessage(attempt.retryAfterSeconds) }));
         return;
       }
-      const user = await authenticateUser(web.em, username, field(form, 'password'));
+      const user = attempt.result;
       if (!user) {
-        await attempts.failed('login', username, address);
         // One message for unknown users and wrong passwords: no user enumeration.
         sendPage(ctx, 200, loginPage({ session, next, username, error: 'Wrong username or password.' }));
         return;
       }
-      await attempts.succeeded('login', username, address);
       await startUserSession(ctx, web.em, web.sessionDeps, user);
       redirectTo(ctx, next, 303);
     }),
