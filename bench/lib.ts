@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createDatabaseIfMissing, seedScale } from '../src/cli/seed-scale.js';
+import { createDatabaseIfMissing, seedScale } from './seed-scale.js';
 import type { LoadRequest, LoadResult, LoadSpec } from './load.js';
 import { findFreePort } from '../src/db/free-port.js';
 

@@ -4,7 +4,7 @@
  * load process in a shuffled order.
  */
 import type { LoadRequest } from './load.js';
-import { FREQUENT_WORDS } from '../src/cli/seed-scale.js';
+import { FREQUENT_WORDS } from './seed-scale.js';
 import { query, type Dataset } from './lib.js';
 
 export type ServerName = 'ours' | 'raw' | 'postgraphile';

@@ -11,7 +11,7 @@ import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { ormOptions } from '../src/db/orm-options.js';
 import { prepareSearch, type SearchSort, type ThingSearch } from '../src/services/search/search.js';
-import { vocabulary, VOCABULARY_SEED, WORD_COUNT } from '../src/cli/seed-scale.js';
+import { vocabulary, VOCABULARY_SEED, WORD_COUNT } from './seed-scale.js';
 import { ensureDataset, fmt, freePort, log, machine, measure, query, startOurServer, table, writeResults, type Dataset, type Measured, type ServerHandle } from './lib.js';
 import type { LoadRequest } from './load.js';
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/config.js';
 
@@ -236,6 +237,40 @@ describe('Dockerfile', () => {
   it('leaves local state and dependencies out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
     for (const entry of ['node_modules', '.data', '.git', '.env', 'scratch', 'bench/results']) expect(ignored).toContain(entry);
+  });
+});
+
+describe('npm run build (tsconfig.build.json)', () => {
+  /**
+   * Every file `tsc -p tsconfig.build.json` compiles, and so emits to dist/, as TypeScript itself works it out: the
+   * config's include/exclude, then everything those files import. Root-relative paths, declaration files left out.
+   */
+  const compiled = (() => {
+    const configPath = path.join(root, 'tsconfig.build.json');
+    const { config, error } = ts.readConfigFile(configPath, ts.sys.readFile);
+    if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, root, undefined, configPath);
+    const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+    return program
+      .getSourceFiles()
+      .map((file) => path.relative(root, file.fileName).split(path.sep).join('/'))
+      .filter((file) => !file.startsWith('..') && !file.includes('node_modules/') && !file.endsWith('.d.ts'));
+  })();
+
+  it('compiles the server (the entry point of start:prod and everything it imports)', () => {
+    expect(JSON.parse(read('package.json')).scripts['start:prod']).toContain('dist/src/server/main.js');
+    expect(compiled).toContain('src/server/main.ts');
+    expect(compiled).toContain('mikro-orm.config.ts');
+  });
+
+  it('leaves out benchmarks, the bulk seed loader, scripts and tests, even through an import from src/', () => {
+    expect(compiled.filter((file) => /^(bench|scripts|test)\//.test(file) || /seed-scale/.test(file))).toEqual([]);
+  });
+
+  it('npm run seed:scale runs the seed loader from bench/, outside the build', () => {
+    expect(JSON.parse(read('package.json')).scripts['seed:scale']).toBe('tsx bench/seed-scale.ts');
+    expect(fs.existsSync(path.join(root, 'bench/seed-scale.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(root, 'src/cli/seed-scale.ts'))).toBe(false);
   });
 });
 

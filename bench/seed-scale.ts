@@ -35,8 +35,8 @@
 import pg from 'pg';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { openDatabase } from '../db/database.js';
-import { referenceData } from '../services/reference-data.js';
+import { openDatabase } from '../src/db/database.js';
+import { referenceData } from '../src/services/reference-data.js';
 
 export interface SeedOptions {
   databaseUrl: string;
@@ -482,7 +482,7 @@ export async function createDatabaseIfMissing(databaseUrl: string, log: (message
 }
 
 const USAGE = `Usage: npm run seed:scale -- --things N --users N --flattrs N [--subscriptions N] [--database-url URL] [--reset] [--create] [--seed 0.42]
-  Fills the database (DATABASE_URL by default) with generated data; see src/cli/seed-scale.ts.
+  Fills the database (DATABASE_URL by default) with generated data; see bench/seed-scale.ts.
   --reset   empty users, things, flattrs, subscriptions and OAuth data first
   --create  create the database if it does not exist`;
 
