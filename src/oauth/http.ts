@@ -1,4 +1,4 @@
-import { jsonNestingExceeds } from '../http/json-nesting.js';
+import { firstValues, readRequestBody, type BodyFailure } from '../http/body.js';
 import type { Context } from 'koa';
 import { CORS_HEADERS } from '../../rest-facade/cors.js';
 
@@ -69,31 +69,9 @@ export interface ParsedParams {
   failure: OAuthError | null;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
-
 /** Query-string parameters, `application/x-www-form-urlencoded` rules, the first occurrence of a name wins (D14). */
 export function queryParams(ctx: Context): Params {
-  return formParams(ctx.querystring);
-}
-
-function formParams(text: string): Params {
-  const params: Params = new Map();
-  for (const [name, value] of new URLSearchParams(text)) if (!params.has(name)) params.set(name, value);
-  return params;
-}
-
-async function readRawBody(ctx: Context): Promise<Buffer | 'too_large'> {
-  const declared = Number(ctx.get('Content-Length') || '0');
-  if (declared > MAX_BODY_BYTES) return 'too_large';
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return 'too_large';
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+  return firstValues(ctx.querystring);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -107,45 +85,35 @@ function wellFormed(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD');
 }
 
+/** The OAuth answers (invalid_request, spec §4.2 texts) to a body the shared reader could not read. */
+const FAILURE_TEXTS: Record<BodyFailure, string> = {
+  too_large: 'Request body too large',
+  not_utf8: 'The request is invalid',
+  unsupported_type: 'Unsupported content type',
+  too_deep: 'The request is invalid',
+  malformed_json: 'Malformed JSON body',
+};
+
+const invalid = (description: string): ParsedParams => ({ params: new Map(), failure: new OAuthError('invalid_request', description) });
+
 /**
- * The body parameters of a POST (spec §4.2): JSON objects or form data (also when the Content-Type is
- * missing, D15); an empty body is no parameters. JSON strings are taken as they are, numbers and booleans
- * as their JSON text, `null` as absent; any nested value makes the request invalid.
+ * The body parameters of a POST (spec §4.2), read by the shared reader (src/http/body.ts): JSON objects or form data
+ * (also when the Content-Type is missing, D15); an empty body (blank after trimming) is no parameters. JSON strings
+ * are taken as they are (lone surrogates replaced), numbers and booleans as their JSON text, `null` as absent; any
+ * nested value makes the request invalid.
  */
 export async function bodyParams(ctx: Context): Promise<ParsedParams> {
-  const raw = await readRawBody(ctx);
-  if (raw === 'too_large') return { params: new Map(), failure: new OAuthError('invalid_request', 'Request body too large') };
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    return { params: new Map(), failure: new OAuthError('invalid_request', 'The request is invalid') };
+  const body = await readRequestBody(ctx.req, { blank: 'trimmed-text' });
+  if (!body.ok) return invalid(FAILURE_TEXTS[body.failure]);
+  if (body.kind !== 'json') return { params: body.kind === 'form' ? body.params : new Map(), failure: null };
+  const params: Params = new Map();
+  for (const [rawName, v] of body.params) {
+    const name = wellFormed(rawName);
+    if (typeof v === 'string') params.set(name, wellFormed(v));
+    else if (typeof v === 'number' || typeof v === 'boolean') params.set(name, JSON.stringify(v));
+    else return invalid('The request is invalid');
   }
-  if (text.trim() === '') return { params: new Map(), failure: null };
-  const type = (ctx.get('Content-Type').split(';')[0] ?? '').trim().toLowerCase();
-  if (type === 'application/json') {
-    if (jsonNestingExceeds(text)) return { params: new Map(), failure: new OAuthError('invalid_request', 'The request is invalid') };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return { params: new Map(), failure: new OAuthError('invalid_request', 'Malformed JSON body') };
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return { params: new Map(), failure: new OAuthError('invalid_request', 'Malformed JSON body') };
-    }
-    const params: Params = new Map();
-    for (const [rawName, v] of Object.entries(value)) {
-      if (v === null) continue;
-      const name = wellFormed(rawName);
-      if (typeof v === 'string') params.set(name, wellFormed(v));
-      else if (typeof v === 'number' || typeof v === 'boolean') params.set(name, JSON.stringify(v));
-      else return { params: new Map(), failure: new OAuthError('invalid_request', 'The request is invalid') };
-    }
-    return { params, failure: null };
-  }
-  if (type === '' || type === 'application/x-www-form-urlencoded') return { params: formParams(text), failure: null };
-  return { params: new Map(), failure: new OAuthError('invalid_request', 'Unsupported content type') };
+  return { params, failure: null };
 }
 
 /** D17: for a POST, the query string and the body together; the body wins for a name in both. */

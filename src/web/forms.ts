@@ -13,6 +13,10 @@ export type FormFields = Record<string, unknown>;
  * an empty form, so a cross-site `text/plain` POST carries no `csrf_token` and is refused. A body over
  * the limit throws an error with `status` 413, a malformed one `status` 400 (`webHandler` turns both into
  * HTML error pages).
+ *
+ * Not the API's reader (src/http/body.ts), on purpose: website forms take no JSON, have their own 32 KiB limit and
+ * 413/400 pages, keep a duplicated name as an array so that `field` refuses it (the API's first occurrence would win),
+ * and read invalid UTF-8 as U+FFFD rather than refusing the form.
  */
 export async function readForm(ctx: Context): Promise<FormFields> {
   await parser(ctx, async () => {});
