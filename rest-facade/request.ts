@@ -1,5 +1,5 @@
 import type { FormatKey } from './formats/media-types.js';
-import type { Viewer } from '../src/services/tokens.js';
+import type { Viewer } from '../src/http/viewer.js';
 import type { BodyKind } from './body.js';
 
 /** The transport-neutral view of a REST call that route declarations read. */

@@ -3,7 +3,9 @@ import { fullFlag, invalidParameters, pagination, splitList } from '../params.js
 import { reassembleUrl } from '../write-params.js';
 import type { RestRequest } from '../request.js';
 import { lookupFoundBody, lookupNotFound, searchEnvelope, type GqlSearchResult } from '../shapes/search.js';
-import { INVALID_TAGS_EXPRESSION } from '../../src/services/search/tag-expression.js';
+
+/** The v2 description of a malformed `tags` expression (the resolver's message adds the position, which REST leaves out). */
+const INVALID_TAGS_EXPRESSION = 'Invalid tags expression';
 
 /** REST `sort` values (§10.4) → the GraphQL enum; `text_rank` is GraphQL only. */
 const SORTS: Record<string, string> = {

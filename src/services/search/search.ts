@@ -118,13 +118,15 @@ function knownIds(value: readonly string[] | null | undefined, known: ReadonlySe
 
 /** Validates and normalises the filters; throws TagExpressionError or DomainError('invalid_parameters'). */
 function prepareFilters(search: ThingSearch): Filters {
+  // A malformed tag expression is reported before too many query terms, as REST always answered.
+  const tags = parseTagExpression(search.tags ?? '');
   const terms = queryTerms(search.query);
   // The catalogue's text (spec §6.2): the spec names no specific one for this limit (README "REST choices").
   if (terms.size > MAX_QUERY_TERMS) throw new DomainError('invalid_parameters', INVALID_PARAMETERS);
   return {
     terms,
     urlPrefix: nonEmpty(search.url?.trim()),
-    tags: parseTagExpression(search.tags ?? ''),
+    tags,
     languages: knownIds(search.languages, LANGUAGE_IDS),
     categories: knownIds(search.categories, CATEGORY_IDS),
     user: nonEmpty(search.user),
