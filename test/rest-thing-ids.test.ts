@@ -168,4 +168,11 @@ describe('search limits', () => {
     const res = await request(app.baseUrl, `/rest/v2/things/search?query=${encodeURIComponent(query)}`);
     expect([res.status, res.json()]).toEqual([400, INVALID_PARAMETERS]);
   });
+
+  it('a malformed tags expression is reported first, even with too many query terms', async () => {
+    const query = Array.from({ length: 257 }, (_, i) => `t${i}`).join(' ');
+    const res = await request(app.baseUrl, `/rest/v2/things/search?query=${encodeURIComponent(query)}&tags=${encodeURIComponent('a & (')}`);
+    expect(res.status).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid_parameters', error_description: 'Invalid tags expression' });
+  });
 });
