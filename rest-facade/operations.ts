@@ -1,5 +1,6 @@
 import { parse, print, validate, visit, specifiedRules, Kind, type ASTNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { OperationResults } from './operation-types.js';
 import { documentLimitsRule, type DocumentLimits } from '../schema/limits.js';
 
 /**
@@ -99,6 +100,12 @@ const OPERATIONS = /* GraphQL */ `
   }
 `;
 
+/** The whole document: every operation and the fragments they use (scripts/codegen-rest.ts types it). */
+export const REST_OPERATIONS_DOCUMENT = OPERATIONS + FRAGMENTS;
+
+/** The name of an operation of OPERATIONS (rest-facade/operation-types.ts maps each to its result type). */
+export type OperationName = keyof OperationResults;
+
 export interface CompiledOperations {
   get(name: string): DocumentNode;
   /**
@@ -109,7 +116,7 @@ export interface CompiledOperations {
 }
 
 export function compileOperations(schema: GraphQLSchema, limits: DocumentLimits): CompiledOperations {
-  const document = parse(OPERATIONS + FRAGMENTS);
+  const document = parse(REST_OPERATIONS_DOCUMENT);
   const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
   const byName = new Map<string, DocumentNode>();
   const compiledByName = new Map<string, CompiledQuery>();

@@ -1,6 +1,7 @@
 import { RestError } from './errors.js';
 import { encodeGlobalId } from '../schema/global-id.js';
 import type { RestRequest } from './request.js';
+import type { ParameterDeclaration } from './route.js';
 
 /** Spec §4.1 (D14): the first occurrence wins; in GET/HEAD, empty values of these names count as absent. */
 const EMPTY_MEANS_ABSENT = new Set(['count', 'page', 'sort', 'type', 'query', 'url', 'tags', 'language', 'category', 'user', 'jsonp']);
@@ -84,3 +85,67 @@ export function pagination(request: RestRequest): { first: number; offset: numbe
   const offset = Math.min((page - 1) * count, LAST_PAGE_OFFSET);
   return { first: count, offset };
 }
+
+/** §4.5 `count`, read by `pagination`. */
+export const COUNT: ParameterDeclaration = {
+  name: 'count',
+  in: 'query',
+  component: 'count',
+  type: 'integer',
+  schema: { minimum: 1 },
+  default: 30,
+  description: 'Page size (§4.5): default 30, lowered to MAX_PAGE_SIZE.',
+};
+
+/** §4.5 `page`, read by `pagination`. */
+export const PAGE: ParameterDeclaration = {
+  name: 'page',
+  in: 'query',
+  component: 'page',
+  type: 'integer',
+  schema: { minimum: 1 },
+  default: 1,
+  description: 'Page number, from 1 (§4.5).',
+};
+
+/** §4.4 `full`, read by `fullFlag`. */
+export const FULL: ParameterDeclaration = {
+  name: 'full',
+  in: 'query',
+  component: 'full',
+  type: 'string',
+  allowEmptyValue: true,
+  description: 'Full nested users and things (§8.5): set when present, unless 0, false, no or off.',
+};
+
+/** What `pagination` reads. */
+export const PAGINATION: readonly ParameterDeclaration[] = [COUNT, PAGE];
+
+/** The thing lists' parameters (§4.5, §8.5). */
+export const LIST_PARAMETERS: readonly ParameterDeclaration[] = [COUNT, PAGE, FULL];
+
+/** `:username` of a path. */
+export const USERNAME_PATH: ParameterDeclaration = { name: 'username', in: 'path', type: 'string', description: 'Username (case-insensitive).' };
+
+/** `:id` of a path, a thing id (`isThingId`). */
+export const THING_ID_PATH: ParameterDeclaration = {
+  name: 'id',
+  in: 'path',
+  type: 'integer',
+  schema: { minimum: 1 },
+  description: 'Thing id. One that no thing has, however large, answers 404 not_found.',
+};
+
+/**
+ * §5.10 `jsonp`, read by the pipeline (negotiation) for every GET route serving JSON, not by a route: OpenAPI lists it
+ * after each such route's own parameters.
+ */
+export const JSONP: ParameterDeclaration = {
+  name: 'jsonp',
+  in: 'query',
+  component: 'jsonp',
+  type: 'string',
+  schema: { maxLength: 100 },
+  description:
+    'JSONP callback (§5.10): the JSON body wrapped as `/**/callback(...);`, `application/javascript`. Must match `^[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*$`, at most 100 characters.',
+};

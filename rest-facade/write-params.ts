@@ -1,6 +1,7 @@
 import { RestError } from './errors.js';
 import { invalidParameters, splitList } from './params.js';
 import type { RestRequest } from './request.js';
+import type { ParameterDeclaration, RouteDocs } from './route.js';
 
 /**
  * Parameters of POST, PUT, PATCH and DELETE: value parsing only (spec §4.2, §4.4). Whether a value is acceptable
@@ -119,3 +120,16 @@ function isAbsoluteHttpUrl(value: string): boolean {
     return false;
   }
 }
+
+/**
+ * A POST standing for PATCH, PUT or DELETE (D4): what E10, E19 and E20 declare (the pipeline reads `_method`, and
+ * any other body is ignored once it parses).
+ */
+export const METHOD_OVERRIDE: { parameters: readonly ParameterDeclaration[]; body: NonNullable<RouteDocs['body']> } = {
+  parameters: [{ name: '_method', in: 'body', type: 'string', schema: { enum: ['patch', 'put', 'delete', 'PATCH', 'PUT', 'DELETE'] } }],
+  body: {
+    component: 'MethodOverride',
+    description: 'A POST standing for PATCH, PUT or DELETE (D4): `_method` in the body or the query, or `X-HTTP-Method-Override`. Any other body is ignored (it must still parse).',
+    required: false,
+  },
+};

@@ -6,7 +6,7 @@ import { JsonpCallbackError, RestError } from '../rest-facade/errors.js';
 import { CORS_HEADERS } from '../rest-facade/cors.js';
 import { routes } from '../rest-facade/routes/index.js';
 import { rateLimitRoute } from '../rest-facade/routes/rate-limit.js';
-import { routeKind, type OperationRoute, type RestRoute } from '../rest-facade/route.js';
+import { routeKind, type OperationData, type OperationRoute, type RestRoute } from '../rest-facade/route.js';
 import type { RestRequest } from '../rest-facade/request.js';
 import { errorPresentation, negotiate, pickFormat, requireFormat, routePath } from '../rest-facade/steps/negotiate.js';
 import { createRouteTable, effectiveMethod } from '../rest-facade/steps/match.js';
@@ -48,7 +48,7 @@ function request(overrides: Partial<RestRequest> = {}): RestRequest {
   } as Parameters<typeof restRequest>[0]);
 }
 
-const operationRoute = (overrides: Partial<OperationRoute> = {}): OperationRoute => ({
+const operationRoute = (overrides: Partial<OperationRoute<'ThingById'>> = {}): OperationRoute<'ThingById'> => ({
   name: 'T1 test',
   method: 'GET',
   path: '/test/:id',
@@ -57,8 +57,10 @@ const operationRoute = (overrides: Partial<OperationRoute> = {}): OperationRoute
   formats: ['json', 'xml', 'yaml'],
   root: 'thing',
   operation: 'ThingById',
+  parameters: [{ name: 'id', in: 'path', type: 'integer' }],
+  openapi: { operationId: 'test', tag: 'Things', summary: 'Test' },
   variables: (req) => ({ id: Number(req.params.id) }),
-  shape: (data: { thing: unknown }) => data.thing,
+  shape: (data) => data.thing,
   ...overrides,
 });
 
@@ -229,9 +231,9 @@ describe('parse', () => {
     const order: string[] = [];
     const route = operationRoute({
       variables: () => (order.push('variables'), { a: 1 }),
-      operation: () => (order.push('operation'), 'Viewer'),
+      operation: () => (order.push('operation'), 'ThingById'),
     });
-    expect(operationCall(route, request())).toEqual({ name: 'Viewer', variables: { a: 1 } });
+    expect(operationCall(route, request())).toEqual({ name: 'ThingById', variables: { a: 1 } });
     expect(order).toEqual(['variables', 'operation']);
     expect(() => operationCall(operationRoute({ variables: () => { throw new RestError('invalid_parameters'); } }), request())).toThrow(RestError);
   });
@@ -286,12 +288,13 @@ describe('shape', () => {
       headers: () => ({ Location: 'https://api.test/things/1' }),
       feed: () => (feeds++, { id: 'f', title: 't', username: 'u', items: [] }),
     });
-    const shaped = shapeResult(route, { thing: { id: 1 } }, request());
+    // Not a whole ThingById result: the shape returns it as it is.
+    const shaped = shapeResult(route, { thing: { id: 1 } } as unknown as OperationData<'ThingById'>, request());
     expect(shaped).toMatchObject({ status: 201, headers: { Location: 'https://api.test/things/1' }, output: { root: 'thing', value: { id: 1 } } });
     expect(feeds).toBe(0);
     shaped.output.feed!();
     expect(feeds).toBe(1);
-    expect(() => shapeResult(operationRoute({ shape: () => { throw new RestError('not_found'); } }), {}, request())).toThrow(RestError);
+    expect(() => shapeResult(operationRoute({ shape: () => { throw new RestError('not_found'); } }), { thing: null }, request())).toThrow(RestError);
   });
 
   it('shapes the bucket for E25: always 200, no headers', () => {

@@ -1,16 +1,15 @@
 import { RestError } from '../errors.js';
 import { missingToken } from '../access-token.js';
-import { LIST_FORMATS, PLAIN_FORMATS, type OperationRoute, type RestRoute } from '../route.js';
-import { fullFlag, isThingId, pagination, thingIdVariable } from '../params.js';
+import { LIST_FORMATS, PLAIN_FORMATS, listOf, operationRoute, type OperationData, type OperationRoute, type RestRoute } from '../route.js';
+import { LIST_PARAMETERS, THING_ID_PATH, USERNAME_PATH, fullFlag, isThingId, pagination, thingIdVariable } from '../params.js';
 import { flattr, nodes, thing, type Connection, type GqlFlattr, type GqlThing } from '../shapes/v2-objects.js';
 import { flattrLikeItems, thingPostItems, userFeedId } from '../shapes/feeds.js';
 import type { RestRequest } from '../request.js';
-import { NO_SUCH_USER } from './users.js';
-import { NO_SUCH_THING } from './things.js';
+import { NO_SUCH_USER, USER_404 } from './users.js';
+import { NO_SUCH_THING, THING_404 } from './things.js';
 
 type UserThings = { username: string; things: Connection<GqlThing> } | null;
 type UserFlattrs = { username: string; flattrs: Connection<GqlFlattr> } | null;
-type ThingFlattrs = { databaseId: number; title: string; owner: { username: string }; flattrs: Connection<GqlFlattr> } | null;
 
 const listVariables = (req: RestRequest) => ({ ...pagination(req), full: fullFlag(req) });
 
@@ -23,7 +22,7 @@ const noUser = () => new RestError('not_found', NO_SUCH_USER);
 const noThing = () => new RestError('not_found', NO_SUCH_THING);
 
 /** Shared by E3/E4: the same list for a named user or the token's user. */
-function thingList(owner: (data: any) => UserThings, notFound: () => Error): Pick<OperationRoute, 'shape' | 'feed'> {
+function thingList<Op extends 'UserThings' | 'ViewerThings'>(owner: (data: OperationData<Op>) => UserThings, notFound: () => Error): Pick<OperationRoute<Op>, 'shape' | 'feed'> {
   return {
     shape: (data, req) => nodes(found(owner(data), notFound).things).map((t) => thing(t, fullFlag(req))),
     feed: (data, req) => {
@@ -34,7 +33,7 @@ function thingList(owner: (data: any) => UserThings, notFound: () => Error): Pic
 }
 
 /** Shared by E12/E13. */
-function flattrList(owner: (data: any) => UserFlattrs, notFound: () => Error): Pick<OperationRoute, 'shape' | 'feed'> {
+function flattrList<Op extends 'UserFlattrs' | 'ViewerFlattrs'>(owner: (data: OperationData<Op>) => UserFlattrs, notFound: () => Error): Pick<OperationRoute<Op>, 'shape' | 'feed'> {
   return {
     shape: (data, req) => nodes(found(owner(data), notFound).flattrs).map((f) => flattr(f, fullFlag(req))),
     feed: (data, req) => {
@@ -48,7 +47,7 @@ const listRoute = { method: 'GET', formats: LIST_FORMATS, acceptFormats: PLAIN_F
 
 /** E3, E4, E12, E13, E14: paginated lists (spec §4.5), also as Activity Streams by suffix (D24). */
 export const listRoutes: RestRoute[] = [
-  {
+  operationRoute({
     ...listRoute,
     name: 'E3 users.things',
     path: '/users/:username/things',
@@ -56,10 +55,19 @@ export const listRoutes: RestRoute[] = [
     family: 'things',
     root: 'things',
     operation: 'UserThings',
+    parameters: [USERNAME_PATH, ...LIST_PARAMETERS],
+    openapi: {
+      operationId: 'listUserThings',
+      tag: 'Things',
+      summary: "A user's things (E3)",
+      description: 'Newest first. Hidden things only for their owner. Also Activity Streams (`.as`) and Atom (`.atom`) by suffix (D24).',
+      returns: listOf('Thing'),
+      errors: { '404': USER_404 },
+    },
     variables: (req) => ({ username: req.params.username, ...listVariables(req) }),
-    ...thingList((data: { user: UserThings }) => data.user, noUser),
-  },
-  {
+    ...thingList<'UserThings'>((data) => data.user, noUser),
+  }),
+  operationRoute({
     ...listRoute,
     name: 'E4 user.things',
     path: '/user/things',
@@ -67,10 +75,18 @@ export const listRoutes: RestRoute[] = [
     family: 'things',
     root: 'things',
     operation: 'ViewerThings',
+    parameters: LIST_PARAMETERS,
+    openapi: {
+      operationId: 'listAuthenticatedUserThings',
+      tag: 'Things',
+      summary: "The token's user's things (E4)",
+      description: 'As E3, hidden things included.',
+      returns: listOf('Thing'),
+    },
     variables: listVariables,
-    ...thingList((data: { viewer: UserThings }) => data.viewer, missingToken),
-  },
-  {
+    ...thingList<'ViewerThings'>((data) => data.viewer, missingToken),
+  }),
+  operationRoute({
     ...listRoute,
     name: 'E12 users.flattrs',
     path: '/users/:username/flattrs',
@@ -78,10 +94,19 @@ export const listRoutes: RestRoute[] = [
     family: 'flattrs',
     root: 'flattrs',
     operation: 'UserFlattrs',
+    parameters: [USERNAME_PATH, ...LIST_PARAMETERS],
+    openapi: {
+      operationId: 'listUserFlattrs',
+      tag: 'Flattrs',
+      summary: 'Flattrs made by a user (E12)',
+      description: 'Newest first; empty when the user hides their flattrs and the caller is someone else (§12.5).',
+      returns: listOf('Flattr'),
+      errors: { '404': USER_404 },
+    },
     variables: (req) => ({ username: req.params.username, ...listVariables(req) }),
-    ...flattrList((data: { user: UserFlattrs }) => data.user, noUser),
-  },
-  {
+    ...flattrList<'UserFlattrs'>((data) => data.user, noUser),
+  }),
+  operationRoute({
     ...listRoute,
     name: 'E13 user.flattrs',
     path: '/user/flattrs',
@@ -89,10 +114,12 @@ export const listRoutes: RestRoute[] = [
     family: 'flattrs',
     root: 'flattrs',
     operation: 'ViewerFlattrs',
+    parameters: LIST_PARAMETERS,
+    openapi: { operationId: 'listAuthenticatedUserFlattrs', tag: 'Flattrs', summary: "The token's user's flattrs (E13)", returns: listOf('Flattr') },
     variables: listVariables,
-    ...flattrList((data: { viewer: UserFlattrs }) => data.viewer, missingToken),
-  },
-  {
+    ...flattrList<'ViewerFlattrs'>((data) => data.viewer, missingToken),
+  }),
+  operationRoute({
     ...listRoute,
     name: 'E14 things.flattrs',
     path: '/things/:id/flattrs',
@@ -101,9 +128,18 @@ export const listRoutes: RestRoute[] = [
     family: 'flattrs',
     root: 'flattrs',
     operation: 'ThingFlattrs',
+    parameters: [THING_ID_PATH, ...LIST_PARAMETERS],
+    openapi: {
+      operationId: 'listThingFlattrs',
+      tag: 'Flattrs',
+      summary: 'Flattrs on a thing (E14)',
+      description: 'Newest first; flattrs of users who hide theirs are left out unless the caller is that user.',
+      returns: listOf('Flattr'),
+      errors: { '404': THING_404 },
+    },
     variables: (req) => ({ ...listVariables(req), id: thingIdVariable(req.params.id!) }),
-    shape: (data: { thing: ThingFlattrs }, req) => nodes(found(data.thing, noThing).flattrs).map((f) => flattr(f, fullFlag(req))),
-    feed: (data: { thing: ThingFlattrs }, req) => {
+    shape: (data, req) => nodes(found(data.thing, noThing).flattrs).map((f) => flattr(f, fullFlag(req))),
+    feed: (data, req) => {
       const t = found(data.thing, noThing);
       return {
         id: `${req.links.apiUrl}/things/${t.databaseId}/flattrs`,
@@ -112,5 +148,5 @@ export const listRoutes: RestRoute[] = [
         items: flattrLikeItems(nodes(t.flattrs), req),
       };
     },
-  },
+  }),
 ];

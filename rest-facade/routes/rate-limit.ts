@@ -1,4 +1,4 @@
-import type { RateLimitRoute, RestRoute } from '../route.js';
+import { schemaRef, type RateLimitRoute, type RestRoute } from '../route.js';
 import { rateLimitBody } from '../../src/rate-limit/state.js';
 
 /**
@@ -19,6 +19,14 @@ export const rateLimitRoute: RateLimitRoute = {
   family: null,
   formats: ['json', 'xml', 'yaml'],
   root: 'rate_limit',
+  parameters: [],
+  openapi: {
+    operationId: 'showRateLimit',
+    tag: 'Rate limit',
+    summary: "The caller's rate-limit bucket (E25)",
+    description: 'Not counted or limited, and carries no rate-limit headers (spec §7.6).',
+    returns: schemaRef('RateLimit'),
+  },
   variables: () => ({}),
   shape: (state) => rateLimitBody(state),
 };

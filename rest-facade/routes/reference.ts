@@ -1,10 +1,8 @@
-import type { RestRoute } from '../route.js';
-
-type Entries = { id: string; text: string }[];
+import { listOf, operationRoute, type RestRoute } from '../route.js';
 
 /** E23, E24: served unchanged from the reference data (spec §15). */
 export const referenceRoutes: RestRoute[] = [
-  {
+  operationRoute({
     name: 'E23 categories.list',
     method: 'GET',
     path: '/categories',
@@ -13,10 +11,12 @@ export const referenceRoutes: RestRoute[] = [
     formats: ['json', 'xml', 'yaml', 'txt'],
     root: 'categories',
     operation: 'Categories',
+    parameters: [],
+    openapi: { operationId: 'listCategories', tag: 'Reference data', summary: 'Every category (E23)', returns: listOf('Category') },
     variables: () => ({}),
-    shape: (data: { categories: Entries }) => data.categories,
-  },
-  {
+    shape: (data) => data.categories,
+  }),
+  operationRoute({
     name: 'E24 languages.list',
     method: 'GET',
     path: '/languages',
@@ -25,7 +25,9 @@ export const referenceRoutes: RestRoute[] = [
     formats: ['json', 'xml', 'yaml', 'txt'],
     root: 'languages',
     operation: 'Languages',
+    parameters: [],
+    openapi: { operationId: 'listLanguages', tag: 'Reference data', summary: 'Every language (E24)', returns: listOf('Language') },
     variables: () => ({}),
-    shape: (data: { languages: Entries }) => data.languages,
-  },
+    shape: (data) => data.languages,
+  }),
 ];

@@ -52,7 +52,8 @@ export interface GqlMiniThing {
 export interface GqlFlattr {
   createdAt: string;
   owner: GqlUser;
-  thing: GqlThing;
+  /** `...V2MiniThing ...V2Thing @include(if: $full)`: a whole thing only when `full` was set. */
+  thing: GqlMiniThing & Partial<GqlThing>;
 }
 
 export interface Connection<T> {
@@ -149,11 +150,17 @@ export function miniThing(t: Omit<GqlMiniThing, 'owner'> & { owner?: GqlUser }, 
   };
 }
 
+/** A flattr's thing read with `full` set, which selected all of V2Thing (operations.ts, fragment V2Flattr). */
+function wholeThing(t: GqlFlattr['thing']): GqlThing {
+  if (t.flattrUserCount === undefined) throw new Error("A flattr's thing was read without V2Thing");
+  return t as GqlThing;
+}
+
 /** Spec §8.6 and §8.5 (`full`). */
 export function flattr(f: GqlFlattr, full: boolean) {
   return {
     type: 'flattr',
-    thing: full ? thing(f.thing, true) : miniThing(f.thing, true),
+    thing: full ? thing(wholeThing(f.thing), true) : miniThing(f.thing, true),
     owner: full ? fullUser(f.owner) : miniUser(f.owner),
     created_at: unixtime(f.createdAt),
   };

@@ -4,7 +4,7 @@ import type { RestObservation } from '../../src/http/observation.js';
 import { insufficientScope, missingToken } from '../access-token.js';
 import { RestError, isErrorCode } from '../errors.js';
 import type { CompiledOperations } from '../operations.js';
-import type { OperationRoute } from '../route.js';
+import type { OperationData, OperationName, OperationRoute } from '../route.js';
 import type { OperationCall } from './parse.js';
 
 /**
@@ -35,18 +35,20 @@ export function restErrorOf(error: GraphQLError, route?: Pick<OperationRoute, 'a
 
 /**
  * Step "execute" (spec §6.5 step 12): runs the route's operation in-process, with the same context as /graphql,
- * and reports it on the observation. The first GraphQL error is thrown as the REST answer (`restErrorOf`).
+ * and reports it on the observation. The first GraphQL error is thrown as the REST answer (`restErrorOf`). Without
+ * errors, `data` is the result of the route's operation, typed by rest-facade/operation-types.ts (generated from the
+ * same operation documents, validated against the served schema at start-up).
  */
-export async function execute(
+export async function execute<Op extends OperationName>(
   operations: Pick<CompiledOperations, 'execute'>,
-  route: Pick<OperationRoute, 'argumentErrors'>,
+  route: Pick<OperationRoute<Op>, 'argumentErrors'>,
   call: OperationCall,
   context: GraphQLContext,
   observation?: Pick<RestObservation, 'operation'>,
-): Promise<unknown> {
+): Promise<OperationData<Op>> {
   const started = performance.now();
   const result = await operations.execute(call.name, call.variables, context);
   if (observation) observation.operation = { name: call.name, ms: performance.now() - started, ok: !result.errors?.length };
   if (result.errors?.length) throw restErrorOf(result.errors[0]!, route);
-  return result.data;
+  return result.data as OperationData<Op>;
 }

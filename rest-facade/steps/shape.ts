@@ -1,7 +1,7 @@
 import type { BucketState } from '../../src/rate-limit/state.js';
 import type { RouteOutput } from '../render.js';
 import type { RestRequest } from '../request.js';
-import type { OperationRoute, RateLimitRoute } from '../route.js';
+import type { OperationData, OperationName, OperationRoute, RateLimitRoute } from '../route.js';
 
 /** What a route answers on success, before rendering: status, v2 body (and feed), extra headers. */
 export interface Shaped {
@@ -14,7 +14,7 @@ export interface Shaped {
  * Step "shape" (spec §6.5 steps 12–14): operation data → the v2 body. Shaped eagerly, so that a missing resource
  * (`404 not_found`) or a `MutationError` is reported whatever the format; the feed only when a feed format asks.
  */
-export function shapeResult(route: OperationRoute, data: unknown, request: RestRequest): Shaped {
+export function shapeResult<Op extends OperationName>(route: OperationRoute<Op>, data: OperationData<Op>, request: RestRequest): Shaped {
   const value = route.shape(data, request);
   const feed = route.feed ? () => route.feed!(data, request) : undefined;
   const headers = route.headers ? route.headers(data, request) : {};
