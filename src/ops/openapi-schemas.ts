@@ -1,7 +1,8 @@
 /**
  * Hand-written OpenAPI 3.1 (JSON Schema 2020-12) component schemas for every REST v2 object (spec §8, §6.1, §7.6,
- * §13.1) and for the write bodies (§9.2, §9.3). Key order follows the spec's tables, as the responses do.
- * The paths that use them are generated from the route table (openapi.ts).
+ * §13.1) and the values write parameters share (`Tags`, `Flag`). Key order follows the spec's tables, as the
+ * responses do. The paths that use them, and the write bodies (`ThingCreate`, ...: objects of a route's declared
+ * body parameters), are generated from the route declarations (openapi.ts).
  */
 
 export type Schema = Record<string, unknown>;
@@ -291,43 +292,5 @@ export const COMPONENT_SCHEMAS: Record<string, Schema> = {
   Flag: {
     description: 'Boolean (spec §4.4): JSON true/false or 1/0, or a string 1/true/yes/on or 0/false/no/off/"" (any case).',
     oneOf: [{ type: 'boolean' }, { type: 'integer', enum: [0, 1] }, { type: 'string' }],
-  },
-  ThingCreate: {
-    type: 'object',
-    description: 'E8 parameters (spec §9.2), in a JSON or form body (query parameters count too, the body winning; D17).',
-    properties: {
-      url: str('Absolute http/https URL, at most 2048 characters, not an auto-submit URL, not used by another thing.', { maxLength: 2048 }),
-      title: str('HTML removed, trimmed, at most 100 characters; default: the url (first 100 characters).'),
-      description: str('`<br>` becomes a newline, other HTML removed, trimmed, at most 1000 characters.'),
-      category: str('A category id; default `rest`.'),
-      language: str('A language id; default `en_GB`.'),
-      tags: ref('Tags'),
-      hidden: ref('Flag'),
-    },
-    required: ['url'],
-  },
-  ThingUpdate: {
-    type: 'object',
-    description: 'E9 parameters: those of E8 without `url` (ignored, D53), all optional; only those present change. `tags` replaces the list; an empty `title` resets it to the url.',
-    properties: {
-      title: str('As in E8.'),
-      description: str('As in E8.'),
-      category: str('A category id.'),
-      language: str('A language id.'),
-      tags: ref('Tags'),
-      hidden: ref('Flag'),
-      _method: str('`patch` when sent as POST (D4).'),
-    },
-  },
-  FlattrUrl: {
-    type: 'object',
-    description: 'E16 parameters: the URL to flattr, a registered URL or an auto-submit URL (§11.6); from the body, else the query (D57).',
-    properties: { url: str('Absolute http/https URL.') },
-    required: ['url'],
-  },
-  MethodOverride: {
-    type: 'object',
-    description: 'A POST standing for PATCH, PUT or DELETE (D4): `_method` in the body or the query, or `X-HTTP-Method-Override`. Any other body is ignored (it must still parse).',
-    properties: { _method: { type: 'string', enum: ['patch', 'put', 'delete', 'PATCH', 'PUT', 'DELETE'] } },
   },
 };
