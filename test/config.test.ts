@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { ManualClock } from '../src/config/clock.js';
@@ -39,6 +40,7 @@ describe('configuration', () => {
       eventLoopStallMs: 1000,
       eventLoopStallHoldSeconds: 30,
       logFormat: 'json',
+      webConcurrency: 1,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
     expect(loadConfig({ DATA_DIR: '/var/lib/flattr' }, '/srv/app')).toMatchObject({ dataDir: '/var/lib/flattr', dataDirIsDefault: false });
@@ -59,6 +61,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ EVENT_LOOP_STALL_MS: '5' })).toThrow('EVENT_LOOP_STALL_MS must be 0 (off) or between 20 and 600000, got 5');
     expect(() => loadConfig({ EVENT_LOOP_STALL_MS: 'soon' })).toThrow('EVENT_LOOP_STALL_MS must be a whole number, got "soon"');
     expect(() => loadConfig({ EVENT_LOOP_STALL_HOLD_SECONDS: '0' })).toThrow('EVENT_LOOP_STALL_HOLD_SECONDS must be between 1 and 86400, got 0');
+    expect(() => loadConfig({ WEB_CONCURRENCY: '0' })).toThrow('WEB_CONCURRENCY must be between 1 and 64, got 0');
+    expect(() => loadConfig({ WEB_CONCURRENCY: '65' })).toThrow('WEB_CONCURRENCY must be between 1 and 64, got 65');
+    expect(() => loadConfig({ WEB_CONCURRENCY: 'many' })).toThrow('WEB_CONCURRENCY must be a whole number, got "many"');
+    expect(loadConfig({ WEB_CONCURRENCY: '4' }).webConcurrency).toBe(4);
+    expect(loadConfig({ WEB_CONCURRENCY: 'auto' }).webConcurrency).toBe(Math.min(64, os.availableParallelism()));
     expect(loadConfig({ EVENT_LOOP_STALL_MS: '0', EVENT_LOOP_STALL_HOLD_SECONDS: '5' })).toMatchObject({ eventLoopStallMs: 0, eventLoopStallHoldSeconds: 5 });
   });
 });

@@ -71,7 +71,7 @@ describe('GET /healthz', () => {
     for (let i = 0; i < 4; i++) {
       const res = await request(app.baseUrl, '/healthz');
       expect(res.status).toBe(200);
-      expect(res.json()).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number) });
+      expect(res.json()).toEqual({ status: 'ok', uptimeSeconds: expect.any(Number), pid: process.pid });
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
     }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'graphql';
 
@@ -58,6 +59,8 @@ export interface AppConfig {
   eventLoopStallHoldSeconds: number;
   /** LOG_FORMAT: `json` (one JSON object per line) or `pretty` (pino-pretty, for development). */
   logFormat: LogFormat;
+  /** WEB_CONCURRENCY: worker processes serving one port (node:cluster); 1 runs the server in this process, with no cluster. */
+  webConcurrency: number;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -134,6 +137,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** WEB_CONCURRENCY: 1–64, or `auto` (os.availableParallelism(), at most 64). */
+function webConcurrency(env: Env): number {
+  const raw = read(env, 'WEB_CONCURRENCY');
+  if (raw !== undefined && raw.toLowerCase() === 'auto') return Math.max(1, Math.min(64, os.availableParallelism()));
+  return integer(env, 'WEB_CONCURRENCY', 1, 1, 64);
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -223,6 +233,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     eventLoopStallMs,
     eventLoopStallHoldSeconds: integer(env, 'EVENT_LOOP_STALL_HOLD_SECONDS', 30, 1, 86_400),
     logFormat,
+    webConcurrency: webConcurrency(env),
   };
 }
 

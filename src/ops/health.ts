@@ -40,7 +40,7 @@ function noStore(ctx: Context): void {
 export function serveHealthz(ctx: Context, startedAt: number): void {
   noStore(ctx);
   ctx.status = 200;
-  ctx.body = { status: 'ok', uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000) };
+  ctx.body = { status: 'ok', uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000), pid: process.pid };
 }
 
 export async function serveReadyz(ctx: Context, readiness: Readiness): Promise<void> {

@@ -9,6 +9,7 @@ import { provideDatabase, type DatabaseHandle } from './database-url.js';
 import { startSubscriptionsCron } from './subscriptions-cron.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import { Readiness } from './readiness.js';
+import { runPrimary, workerIndex } from './cluster.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** How long start-up waits for Redis (REDIS_URL) before serving with the per-process rate-limit fallback. */
@@ -44,7 +45,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, config.logFormat);
+  const baseLogger = createLogger(config.logLevel, config.logFormat);
+  // WEB_CONCURRENCY > 1: this process is the cluster primary, which forks the workers that serve (src/server/cluster.ts).
+  // In a worker (and with WEB_CONCURRENCY=1, where there is no cluster) what follows is the server's start.
+  const worker = workerIndex();
+  if (config.webConcurrency > 1 && worker === null) {
+    await runPrimary(config, baseLogger, { loadEmbeddedPostgres: loadEmbeddedPostgresWithoutItsSignalHandlers });
+    return;
+  }
+  const logger = worker === null ? baseLogger : baseLogger.child({ worker });
+  // A worker always has DATABASE_URL: the primary provides the database (and starts the embedded PostgreSQL).
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
   // What has been started so far, so that a signal during start-up stops exactly that.
@@ -154,8 +164,8 @@ async function main(): Promise<void> {
       { port, host: config.host, embedded: !config.databaseUrl },
       `Flattr API listening on http://${config.host}:${port} (REST at /rest/v2, GraphQL at /graphql)`,
     );
-    // Spec D77: the monthly subscription run, at start and then hourly (idempotent).
-    if (config.subscriptionsCron) startSubscriptionsCron({ orm, clock: systemClock, logger });
+    // Spec D77: the monthly subscription run, at start and then hourly (idempotent). With workers, only worker 1 runs it.
+    if (config.subscriptionsCron && (worker === null || worker === 1)) startSubscriptionsCron({ orm, clock: systemClock, logger });
   })();
 
   try {
