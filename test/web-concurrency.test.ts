@@ -74,6 +74,42 @@ function listeningWorkers(server: ServerProcess): unknown[] {
     .map((line) => JSON.parse(line).worker);
 }
 
+const QUERY = JSON.stringify({ query: '{ categories { id } }' });
+
+/** POST /graphql whose body is held back until `finish()`; resolves once the worker has the request (100 Continue). */
+function heldRequest(baseUrl: string): Promise<{ finish(): Promise<{ status: number; body: string; connection: string | undefined }> }> {
+  const url = new URL('/graphql', baseUrl);
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'POST',
+    agent: false,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(QUERY), Expect: '100-continue' },
+  });
+  const response = new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  req.flushHeaders();
+  return new Promise((resolve, reject) => {
+    req.once('error', reject);
+    req.once('continue', () =>
+      resolve({
+        finish() {
+          req.end(QUERY);
+          return response;
+        },
+      }),
+    );
+  });
+}
+
 async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
   while (!(await condition())) {
@@ -125,9 +161,16 @@ describe('WEB_CONCURRENCY', () => {
     expect(after.has(victim)).toBe(false);
     expect(after.has(survivor)).toBe(true);
 
-    // SIGTERM to the primary: both workers drain and stop, then the primary exits 0.
+    // SIGTERM to the primary: both workers drain and stop, then the primary exits 0. A request in flight (its body
+    // held back; `Expect: 100-continue` tells when the worker has it) still completes.
+    const slow = await heldRequest(server.baseUrl);
     const exited = exitCode(server);
     server.child.kill('SIGTERM');
+    await waitUntil(() => /"msg":"waiting for requests in flight"/.test(server.output()), 10_000, 'a worker to wait for the request');
+    const answer = await slow.finish();
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).data).toEqual({ categories: expect.arrayContaining([{ id: 'text' }]) });
+    expect(answer.connection).toBe('close');
     expect(await exited).toBe(0);
     const output = server.output();
     expect(output.match(/"msg":"worker stopped"/g)).toHaveLength(2);
