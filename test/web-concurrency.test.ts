@@ -199,7 +199,7 @@ describe('WEB_CONCURRENCY with the embedded PostgreSQL (no DATABASE_URL)', () =>
     await waitUntil(() => /all workers listening/.test(server.output()), 60_000, 'both workers');
     expect((await pidsAnswering(server.baseUrl, 2)).size).toBe(2);
     const output = server.output();
-    expect(output.match(/"msg":"starting 2 workers"/g)).toHaveLength(1);
+    expect(output.match(/"msg":"starting 2 workers/g)).toHaveLength(1);
     expect(output).toMatch(/"primary":true,"workers":2,"embedded":true/);
     expect(postmasters().split('\n')).toHaveLength(1);
     // Both workers read the database.

@@ -1,17 +1,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config.js';
-import { openDatabase } from '../db/database.js';
 import { provideDatabase, type DatabaseHandle } from './database-url.js';
 
 /**
  * WEB_CONCURRENCY > 1 (issue 18 item 6): this process is the cluster primary. It serves nothing itself:
  *
  * - it provides the database once: without DATABASE_URL it starts (or reuses) the embedded PostgreSQL, and hands its
- *   URL to the workers as DATABASE_URL; it applies the migrations and the reference data once, before any worker
- *   starts, so the workers' own start-up finds nothing pending and never migrates concurrently;
+ *   URL to the workers as DATABASE_URL;
  * - it forks WEB_CONCURRENCY workers, each running the ordinary server start (src/server/main.ts) with its own pool,
- *   all listening on the one port (node:cluster hands the connections out round-robin);
+ *   all listening on the one port (node:cluster hands the connections out round-robin). Worker 1 starts alone and
+ *   applies the migrations and the reference data as a single server does; the others are forked once it listens,
+ *   so their start finds nothing pending and migrations never run concurrently. The primary loads none of the
+ *   server's modules (no ORM, no app), so it stays small;
  * - a worker that exits while the primary is not shutting down is replaced after a back-off (RESTART_BASE_DELAY_MS,
  *   doubling per recent crash of that slot, at most RESTART_MAX_DELAY_MS); more than RESTART_LIMIT crashes of one
  *   slot within RESTART_WINDOW_MS is a crash loop, and so is a worker that dies before its slot ever listened
@@ -63,6 +64,7 @@ export async function runPrimary(config: AppConfig, logger: Logger, options: { l
     worker.once('listening', () => {
       const first = !listenedOnce.has(index);
       listenedOnce.add(index);
+      if (first && index === 1 && !stopping) for (let next = 2; next <= count; next++) fork(next); // worker 1 has migrated
       if (first && listenedOnce.size === count) log.info({ workers: count }, 'all workers listening');
       else if (!first) log.info({ worker: index, pid: worker.process.pid }, 'replacement worker listening');
     });
@@ -136,12 +138,8 @@ export async function runPrimary(config: AppConfig, logger: Logger, options: { l
     database = await provideDatabase(config, (msg) => (msg.startsWith('postgres:') ? log.debug(msg) : log.info(msg)));
     databaseUrl = database.url;
     if (stopping) return;
-    // Migrations and reference data, once, before any worker opens its pool.
-    const orm = await openDatabase({ databaseUrl, poolMax: 2 });
-    await orm.close();
-    if (stopping) return;
-    log.info({ workers: count, embedded: !config.databaseUrl }, `starting ${count} workers`);
-    for (let index = 1; index <= count; index++) fork(index);
+    log.info({ workers: count, embedded: !config.databaseUrl }, `starting ${count} workers (worker 1 first: it applies the migrations)`);
+    fork(1);
   })();
 
   try {

@@ -1,14 +1,10 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/config.js';
-import { systemClock } from '../config/clock.js';
-import { openDatabase } from '../db/database.js';
-import { closeApp, createApp } from './app.js';
 import { createLogger } from './logger.js';
-import { provideDatabase, type DatabaseHandle } from './database-url.js';
-import { startSubscriptionsCron } from './subscriptions-cron.js';
-import { createRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
-import { Readiness } from './readiness.js';
+import type { DatabaseHandle } from './database-url.js';
+import type { createApp } from './app.js';
+import type { RateLimiter } from '../rate-limit/limiter.js';
 import { runPrimary, workerIndex } from './cluster.js';
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -54,6 +50,18 @@ async function main(): Promise<void> {
     return;
   }
   const logger = worker === null ? baseLogger : baseLogger.child({ worker });
+  // The server's modules, loaded only by a process that serves (so a cluster primary stays small).
+  const [http, { systemClock }, { openDatabase }, { closeApp, createApp }, { provideDatabase }, { startSubscriptionsCron }, { createRateLimiter }, { Readiness }] =
+    await Promise.all([
+      import('node:http').then((m) => m.default),
+      import('../config/clock.js'),
+      import('../db/database.js'),
+      import('./app.js'),
+      import('./database-url.js'),
+      import('./subscriptions-cron.js'),
+      import('../rate-limit/limiter.js'),
+      import('./readiness.js'),
+    ]);
   // A worker always has DATABASE_URL: the primary provides the database (and starts the embedded PostgreSQL).
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
