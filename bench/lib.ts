@@ -163,6 +163,11 @@ export interface ServerHandle {
   child: ChildProcess;
   output(): string;
   stop(): Promise<void>;
+  /**
+   * The processes whose CPU time and memory are the server's: the process itself, plus its cluster workers for our
+   * server with WEB_CONCURRENCY > 1 (`--workers`). Unset: the process alone.
+   */
+  pids?(): number[];
 }
 
 /** Starts `node <args>` with `env`, waits until `ready` answers 2xx (LOG_LEVEL=silent prints nothing). */
@@ -231,6 +236,8 @@ export interface OurServerOptions {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
   env?: Record<string, string>;
+  /** WEB_CONCURRENCY: worker processes (node:cluster) behind the one port; 1 (the default) runs no cluster. */
+  workers?: number;
 }
 
 /** The links our server and the raw server put in bodies: the same on both, so the bodies can be compared byte for byte. */
@@ -278,9 +285,10 @@ export const OUR_NODE_FLAGS: string[] = (() => {
  */
 export async function startOurServer(options: OurServerOptions): Promise<ServerHandle> {
   await ensureBuilt();
-  return startProcess({
+  const workers = options.workers ?? 1;
+  const handle = await startProcess({
     name: 'ours',
-    label: `ours (node ${[...OUR_NODE_FLAGS, 'dist/src/server/main.js'].join(' ')})`,
+    label: `ours (node ${[...OUR_NODE_FLAGS, 'dist/src/server/main.js'].join(' ')}${workers > 1 ? `, WEB_CONCURRENCY=${workers}` : ''})`,
     args: [...OUR_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/server/main.js'],
     env: {
       NODE_ENV: 'production',
@@ -292,11 +300,46 @@ export async function startOurServer(options: OurServerOptions): Promise<ServerH
       LOG_LEVEL: 'silent',
       SUBSCRIPTIONS_CRON: 'false',
       REDIS_URL: '',
+      WEB_CONCURRENCY: String(workers),
       ...(options.env ?? {}),
     },
     port: options.port,
     readyPath: '/rest/v2/categories',
   });
+  if (workers > 1) {
+    // Ready once every worker answers, not just the first: the primary logs nothing at LOG_LEVEL=silent, so count the
+    // cluster's children.
+    const started = Date.now();
+    while (childPids(handle.child.pid!).length < workers && Date.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 100));
+    handle.pids = () => [handle.child.pid!, ...childPids(handle.child.pid!)];
+  }
+  return handle;
+}
+
+/** Direct children of a process (our cluster primary's workers), from /proc/<pid>/stat's ppid field. */
+export function childPids(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** The server's processes (ServerHandle.pids). */
+export function serverPids(server: ServerHandle): number[] {
+  return server.pids?.() ?? [server.child.pid!];
+}
+
+/** Sum over processes of a per-process reading (null when none could be read). */
+function sumOver(pids: number[], read: (pid: number) => number | null): number | null {
+  const values = pids.map(read).filter((v): v is number => v !== null && !Number.isNaN(v));
+  return values.length ? values.reduce((a, b) => a + b, 0) : null;
 }
 
 export function startRawServer(databaseUrl: string, port: number): Promise<ServerHandle> {
@@ -355,6 +398,11 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/** VmHWM (lifetime peak RSS) of the server; with workers, the sum of each process's peak (an upper bound). */
+export function serverHwmMb(server: ServerHandle): number | null {
+  return sumOver(serverPids(server), hwmMb);
+}
+
 export function hwmMb(pid: number): number | null {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -364,12 +412,12 @@ export function hwmMb(pid: number): number | null {
   }
 }
 
-/** Samples a process's VmRSS every `everyMs` until stopped; returns the peak and the samples. */
-export function sampleRss(pid: number, everyMs = 100) {
+/** Samples a process's VmRSS (summed over `pid` when it is a list: a primary and its workers) every `everyMs` until stopped; returns the peak and the samples. */
+export function sampleRss(pid: number | (() => number[]), everyMs = 100) {
   const samples: { at: number; mb: number }[] = [];
   const started = Date.now();
   const take = () => {
-    const mb = rssMb(pid);
+    const mb = typeof pid === 'number' ? rssMb(pid) : sumOver(pid(), rssMb);
     if (mb !== null) samples.push({ at: Date.now() - started, mb });
   };
   take();
@@ -434,10 +482,12 @@ export async function measure(
 ): Promise<Measured> {
   const base = { url: server.baseUrl, connections: options.connections, requests, seed: options.seed };
   if (options.warmup > 0) await runLoadProcess({ ...base, duration: options.warmup, seed: (options.seed ?? 1) + 7 });
-  const sampler = sampleRss(server.child.pid!);
-  const cpuBefore = cpuMs(server.child.pid!);
+  // Our server with workers: RSS and CPU time are the sums over the primary and its workers.
+  const pids = serverPids(server);
+  const sampler = sampleRss(server.pids ? () => serverPids(server) : server.child.pid!);
+  const cpuBefore = sumOver(pids, cpuMs) ?? Number.NaN;
   const result = await runLoadProcess({ ...base, duration: options.duration, overallRate: options.overallRate });
-  const cpu = cpuMs(server.child.pid!) - cpuBefore;
+  const cpu = (sumOver(pids, cpuMs) ?? Number.NaN) - cpuBefore;
   const { peakMb } = sampler.stop();
   return { ...result, peakRssMb: peakMb, cpuMsPerRequest: cpu / Math.max(1, result.requests) };
 }

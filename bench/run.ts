@@ -19,7 +19,7 @@ import {
   ensureTokens,
   fmt,
   freePort,
-  hwmMb,
+  serverHwmMb,
   log,
   machine,
   measure,
@@ -41,6 +41,7 @@ import { summariseProfile } from './profile.js';
 const USAGE = `npm run bench [-- api|search|soak|clean] [options]
   api (default)   --connections 32 --duration 10 --warmup 3 --rounds 1 --things 100000 --users 20000 --flattrs 500000
                   --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
+                  --workers N (our server with WEB_CONCURRENCY=N; CPU and RSS summed over the primary and workers)
   search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
   soak            --minutes 10 --rate 100 --connections 16
   clean           drop every flattr_bench_* database
@@ -63,6 +64,7 @@ const { values, positionals } = parseArgs({
     'no-raw': { type: 'boolean', default: false },
     reseed: { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    workers: { type: 'string' },
     small: { type: 'string' },
     large: { type: 'string' },
     minutes: { type: 'string' },
@@ -100,6 +102,7 @@ async function apiBench(): Promise<void> {
       databaseUrl: dataset.url,
       port: await freePort(),
       nodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      workers: Math.max(1, int(values.workers, 1)),
     });
     if (!values['no-raw']) servers.raw = await startRawServer(dataset.url, await freePort());
     if (!values['no-peer']) servers.postgraphile = await startPeerServer(dataset.url, await freePort());
@@ -136,7 +139,7 @@ async function apiBench(): Promise<void> {
         }
       }
     }
-    const hwm = Object.fromEntries(Object.entries(servers).map(([name, s]) => [name, hwmMb(s.child.pid!)]));
+    const hwm = Object.fromEntries(Object.entries(servers).map(([name, s]) => [name, serverHwmMb(s)]));
     report(scenarios, results, { size, load, rounds, dataset, hwm, servers, started });
   } finally {
     for (const s of Object.values(servers)) await s.stop();
