@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
-import { startServerProcess, type ServerProcess } from './support/processes.js';
+import { exitCode, startServerProcess, type ServerProcess } from './support/processes.js';
 
 /**
  * Graceful shutdown (issue 8, item 4), on the real server process (`node --import tsx src/server/main.ts`).
@@ -26,12 +26,6 @@ async function start(env: Record<string, string> = {}): Promise<ServerProcess> {
   const server = await startServerProcess({ DATABASE_URL: database.url, ...env });
   servers.push(server);
   return server;
-}
-
-function exitCode(server: ServerProcess): Promise<number | null> {
-  const child = server.child;
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 const QUERY = JSON.stringify({ query: '{ user(username: "nobody") { username } categories { id } }' });

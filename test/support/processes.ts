@@ -54,6 +54,13 @@ export interface ServerProcess extends Spawned {
   baseUrl: string;
 }
 
+/** The process's exit code, once it has exited. */
+export function exitCode(spawned: Spawned): Promise<number | null> {
+  const child = spawned.child;
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
 /** The real server (`node --import tsx src/server/main.ts`) on a free port, with `env` added to this environment. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
