@@ -4,7 +4,8 @@ import type { GraphQLContext } from './context.js';
 import { badUserInput } from './errors.js';
 import { decodeGlobalId, type DecodedGlobalId, type NodeTypeName } from './global-id.js';
 import { findThingsWithOwners } from './loaders.js';
-import { Flattr, Subscription, User, type FlattrEntity, type ThingEntity } from '../src/entities/index.js';
+import { Flattr, Subscription, type FlattrEntity } from '../src/entities/index.js';
+import { ownerRecordOf, usersById, type ThingRecord } from '../src/services/read-model/rows.js';
 import { flattrsVisible, type ActivityRecord } from '../src/services/listings.js';
 
 /**
@@ -27,8 +28,8 @@ type TypeLoader = (keys: (number | string)[][], ctx: GraphQLContext) => Promise<
 
 const viewerIdOf = (ctx: GraphQLContext) => ctx.viewer?.user.id ?? null;
 
-async function visibleThings(ids: number[], ctx: GraphQLContext): Promise<Map<number, ThingEntity>> {
-  const rows = await findThingsWithOwners(ctx.em, [...new Set(ids)]);
+async function visibleThings(ids: number[], ctx: GraphQLContext): Promise<Map<number, ThingRecord>> {
+  const rows = await findThingsWithOwners(ctx, [...new Set(ids)]);
   const viewerId = viewerIdOf(ctx);
   return new Map(rows.filter((t) => !t.hidden || t.owner.id === viewerId).map((t) => [t.id, t]));
 }
@@ -43,7 +44,7 @@ async function visibleFlattrs(ids: number[], ctx: GraphQLContext): Promise<Map<n
 const LOADERS: Record<NodeTypeName, TypeLoader> = {
   User: async (keys, ctx) => {
     const ids = keys.map((k) => k[0] as number);
-    const rows = await ctx.em.find(User, { id: { $in: [...new Set(ids)] } });
+    const rows = await usersById(ctx.em, [...new Set(ids)]);
     const byId = new Map(rows.map((u) => [u.id, u]));
     return ids.map((id) => byId.get(id) ?? null);
   },
@@ -88,8 +89,8 @@ function activityOfFlattr(f: FlattrEntity, ctx: GraphQLContext): ActivityRecord 
   return { verb: 'like', published: f.createdAt, actorId: f.user.id, thingId: f.thing.id, sourceId: f.id, itemId: itemId(ctx, 'flattr', f.createdAt, f.user.username, f.thing.id) };
 }
 
-function activityOfThing(t: ThingEntity, ctx: GraphQLContext): ActivityRecord {
-  return { verb: 'post', published: t.createdAt, actorId: t.owner.id, thingId: t.id, sourceId: t.id, itemId: itemId(ctx, 'thing', t.createdAt, t.owner.username, t.id) };
+function activityOfThing(t: ThingRecord, ctx: GraphQLContext): ActivityRecord {
+  return { verb: 'post', published: t.createdAt, actorId: t.owner.id, thingId: t.id, sourceId: t.id, itemId: itemId(ctx, 'thing', t.createdAt, ownerRecordOf(t)!.username, t.id) };
 }
 
 /** Resolves decoded ids, one query per type whatever their number; each object is branded with its type. */

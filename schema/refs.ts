@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import { loadThings, loadUsers } from './loaders.js';
-import type { FlattrEntity, SubscriptionEntity, ThingEntity, UserEntity } from '../src/entities/index.js';
+import type { FlattrEntity, SubscriptionEntity } from '../src/entities/index.js';
+import type { ThingRecord, UserRecord } from '../src/services/read-model/rows.js';
 import type { ReferenceEntry } from '../src/services/reference-data.js';
 import type { ActivityRecord } from '../src/services/listings.js';
 import type { DomainErrorCode } from '../src/services/domain-error.js';
@@ -8,13 +9,13 @@ import type { DomainErrorCode } from '../src/services/domain-error.js';
 // Refs live apart from their fields so that types can point at each other without import cycles.
 
 export const UserRef = builder.loadableNodeRef('User', {
-  id: { resolve: (user: UserEntity) => user.id },
-  load: (ids: (string | number)[], ctx) => loadUsers(ctx.em, ids.map(Number)),
+  id: { resolve: (user: UserRecord) => user.id },
+  load: (ids: (string | number)[], ctx) => loadUsers(ctx, ids.map(Number)),
 });
 
 export const ThingRef = builder.loadableNodeRef('Thing', {
-  id: { resolve: (thing: ThingEntity) => thing.id },
-  load: (ids: (string | number)[], ctx) => loadThings(ctx.em, ids.map(Number)),
+  id: { resolve: (thing: ThingRecord) => thing.id },
+  load: (ids: (string | number)[], ctx) => loadThings(ctx, ids.map(Number)),
 });
 
 export const FlattrRef = builder.nodeRef<FlattrEntity>('Flattr', { id: { resolve: (flattr) => flattr.id } });
@@ -28,9 +29,9 @@ export const CategoryRef = builder.objectRef<ReferenceEntry>('Category');
 export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
 
 /** Visible only to the thing's owner. */
-export const ThingOwnerViewRef = builder.objectRef<ThingEntity>('ThingOwnerView');
+export const ThingOwnerViewRef = builder.objectRef<ThingRecord>('ThingOwnerView');
 /** What the authenticated caller has done with a thing. */
-export const ThingViewerStateRef = builder.objectRef<ThingEntity>('ThingViewerState');
+export const ThingViewerStateRef = builder.objectRef<ThingRecord>('ThingViewerState');
 
 /** A domain rule the write was refused by; backed by a DomainError or any `{ code, message }`. */
 export interface MutationErrorShape {

@@ -1,6 +1,10 @@
+import DataLoader from 'dataloader';
+import { createContextCache } from '@pothos/core';
 import { builder, nullWhenUnauthorized } from '../builder.js';
 import { CategoryRef, LanguageRef, ThingOwnerViewRef, ThingRef, ThingViewerStateRef, UserRef } from '../refs.js';
-import { Flattr, Subscription, Thing, periodOf, type ThingEntity } from '../../src/entities/index.js';
+import { periodOf } from '../../src/entities/index.js';
+import { ownerRecordOf, type ThingRecord } from '../../src/services/read-model/rows.js';
+import { flattredThingIds, subscribedThingIds } from '../../src/services/read-model/viewer-state.js';
 import { referenceData } from '../../src/services/reference-data.js';
 import { INVALID_PARAMETERS } from '../../src/services/domain-error.js';
 import { badUserInput } from '../errors.js';
@@ -12,7 +16,7 @@ export const MAX_THING_IDS = 100;
 const categoriesById = new Map(referenceData.categories.map((c) => [c.id, c]));
 const languagesById = new Map(referenceData.languages.map((l) => [l.id, l]));
 
-function ownsThing(thing: ThingEntity, ctx: GraphQLContext): boolean {
+function ownsThing(thing: ThingRecord, ctx: GraphQLContext): boolean {
   return ctx.viewer?.user.id === thing.owner.id;
 }
 
@@ -31,7 +35,8 @@ ThingRef.implement({
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the thing was created.' }),
     flattrCount: t.exposeInt('flattrsCount', { description: 'Flattrs ever made on the thing.' }),
     flattrUserCount: t.exposeInt('flattrsUserCount', { description: 'Distinct users who ever flattred it.' }),
-    owner: t.field({ type: UserRef, description: 'The user who owns the thing.', resolve: (thing) => thing.owner.id }),
+    // The owner read with the thing as is; otherwise (things from writes) loaded by id.
+    owner: t.field({ type: UserRef, description: 'The user who owns the thing.', resolve: (thing) => ownerRecordOf(thing) ?? thing.owner.id }),
     resourceUrl: t.string({ description: 'The REST v2 resource URL.', resolve: (thing, _args, ctx) => `${ctx.config.apiUrl}/things/${thing.id}` }),
     webUrl: t.string({ description: 'The page of the thing on the website.', resolve: (thing, _args, ctx) => `${ctx.config.siteUrl}/thing/${thing.id}` }),
     viewerState: t.field({
@@ -53,32 +58,34 @@ ThingRef.implement({
   }),
 });
 
+/** Per request: which things the viewer flattred this period / subscribes to, batched per tick. */
+const viewerFlattred = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader(async (thingIds: readonly number[]) => {
+      const flattred = await flattredThingIds(ctx.em, ctx.viewer!.user.id, thingIds, periodOf(ctx.clock.now()));
+      return thingIds.map((id) => flattred.has(id));
+    }),
+);
+const viewerSubscribed = createContextCache(
+  (ctx: GraphQLContext) =>
+    new DataLoader(async (thingIds: readonly number[]) => {
+      const subscribed = await subscribedThingIds(ctx.em, ctx.viewer!.user.id, thingIds);
+      return thingIds.map((id) => subscribed.has(id));
+    }),
+);
+
+// Read in the thing's own statement when it was read for the viewer (src/services/read-model/rows.ts); otherwise
+// (things from writes or search) batched.
 ThingViewerStateRef.implement({
   description: 'What the caller has done with a thing.',
   fields: (t) => ({
-    flattred: t.loadable({
-      type: 'Boolean',
+    flattred: t.boolean({
       description: 'The caller flattred this thing in the current month (UTC).',
-      load: async (thingIds: number[], ctx) => {
-        const rows = await ctx.em.find(
-          Flattr,
-          { user: ctx.viewer!.user.id, thing: { $in: thingIds }, period: periodOf(ctx.clock.now()) },
-          { fields: ['thing'] },
-        );
-        const flattred = new Set(rows.map((f) => f.thing.id));
-        return thingIds.map((id) => flattred.has(id));
-      },
-      resolve: (thing) => thing.id,
+      resolve: (thing, _args, ctx) => thing.viewer?.flattred ?? viewerFlattred(ctx).load(thing.id),
     }),
-    subscribed: t.loadable({
-      type: 'Boolean',
+    subscribed: t.boolean({
       description: 'The caller has a subscription to this thing, active or paused.',
-      load: async (thingIds: number[], ctx) => {
-        const rows = await ctx.em.find(Subscription, { user: ctx.viewer!.user.id, thing: { $in: thingIds } }, { fields: ['thing'] });
-        const subscribed = new Set(rows.map((s) => s.thing.id));
-        return thingIds.map((id) => subscribed.has(id));
-      },
-      resolve: (thing) => thing.id,
+      resolve: (thing, _args, ctx) => thing.viewer?.subscribed ?? viewerSubscribed(ctx).load(thing.id),
     }),
   }),
 });
@@ -100,7 +107,7 @@ builder.queryFields((t) => ({
       'For global ids use `node`.',
     args: { id: t.arg.int({ required: true, description: 'The numeric thing id (Thing.databaseId), not a global id.' }) },
     // The owner comes in the same query: every REST shape of a thing shows it.
-    resolve: async (_root, { id }, ctx) => (await findThingsWithOwners(ctx.em, [id]))[0] ?? null,
+    resolve: async (_root, { id }, ctx) => (await findThingsWithOwners(ctx, [id]))[0] ?? null,
   }),
   things: t.field({
     type: [ThingRef],
@@ -112,7 +119,7 @@ builder.queryFields((t) => ({
         throw badUserInput(INVALID_PARAMETERS, 'ids', { maxIds: MAX_THING_IDS });
       }
       const unique = [...new Set(ids)];
-      const rows = await findThingsWithOwners(ctx.em, unique);
+      const rows = await findThingsWithOwners(ctx, unique);
       const byId = new Map(rows.map((thing) => [thing.id, thing]));
       return unique.flatMap((id) => byId.get(id) ?? []);
     },

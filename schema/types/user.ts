@@ -1,10 +1,10 @@
 import { builder, nullWhenUnauthorized } from '../builder.js';
 import { UserRef } from '../refs.js';
-import { findUserByUsername } from '../../src/services/users.js';
-import type { UserEntity } from '../../src/entities/index.js';
+import { findUserRecordByUsername } from '../../src/services/users.js';
+import type { UserRecord } from '../../src/services/read-model/rows.js';
 import type { GraphQLContext } from '../context.js';
 
-function isViewer(user: UserEntity, ctx: GraphQLContext): boolean {
+function isViewer(user: UserRecord, ctx: GraphQLContext): boolean {
   return ctx.viewer?.user.id === user.id;
 }
 
@@ -60,6 +60,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A user by username, matched case-insensitively.',
     args: { username: t.arg.string({ required: true, description: 'The username, in any case.' }) },
-    resolve: (_root, { username }, ctx) => findUserByUsername(ctx.em, username),
+    resolve: (_root, { username }, ctx) => findUserRecordByUsername(ctx.em, username),
   }),
 }));

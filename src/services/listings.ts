@@ -1,6 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FilterQuery } from '@mikro-orm/core';
-import { Flattr, Thing, type FlattrEntity, type ThingEntity, type UserEntity } from '../entities/index.js';
+import { Flattr, Thing, type FlattrEntity, type ThingEntity } from '../entities/index.js';
+import { thingsOfOwner, type ThingRecord, type UserRecord } from './read-model/rows.js';
+
+/** What the listing rules read of a user: who it is and whether they hide their flattrs. */
+type ListedUser = Pick<UserRecord, 'id' | 'hideFlattrs'>;
 
 /** The listing rules of spec §9 and §12.3-12.7, shared by GraphQL fields and through them by REST. */
 
@@ -56,27 +60,26 @@ function displayOrder<T>(rows: T[], window: ListWindow<unknown>): T[] {
   return window.fromEnd ? rows.reverse() : rows;
 }
 
-function thingsOfUserWhere(owner: UserEntity, viewerId: number | null): FilterQuery<ThingEntity> {
+function thingsOfUserWhere(owner: ListedUser, viewerId: number | null): FilterQuery<ThingEntity> {
   return { owner: owner.id, ...(viewerId === owner.id ? {} : { hidden: false }) } as FilterQuery<ThingEntity>;
 }
 
-/** E3/E4: newest first (created_at desc, id desc); hidden things only for their owner (§12.3). */
-export async function thingsOfUser(em: EntityManager, owner: UserEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<ThingEntity[]> {
-  const where = { $and: [thingsOfUserWhere(owner, viewerId), ...createdWindow<ThingEntity>(window)] } as FilterQuery<ThingEntity>;
-  return displayOrder(await em.find(Thing, where, createdOrder(window)), window);
+/** E3/E4: newest first (created_at desc, id desc); hidden things only for their owner (§12.3). Plain records. */
+export function thingsOfUser(em: EntityManager, owner: UserRecord, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<ThingRecord[]> {
+  return thingsOfOwner(em, owner, viewerId === owner.id, window);
 }
 
-export function countThingsOfUser(em: EntityManager, owner: UserEntity, viewerId: number | null): Promise<number> {
+export function countThingsOfUser(em: EntityManager, owner: ListedUser, viewerId: number | null): Promise<number> {
   return em.count(Thing, thingsOfUserWhere(owner, viewerId));
 }
 
 /** Whether the viewer may see the flattrs a user made (§12.5): not when the user hides them, unless it is them. */
-export function flattrsVisible(user: UserEntity, viewerId: number | null): boolean {
+export function flattrsVisible(user: ListedUser, viewerId: number | null): boolean {
   return !user.hideFlattrs || viewerId === user.id;
 }
 
 /** E12/E13: newest first; empty for others when the user hides their flattrs (§12.5). Not filtered by `hidden` (D75). */
-export async function flattrsByUser(em: EntityManager, user: UserEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
+export async function flattrsByUser(em: EntityManager, user: ListedUser, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
   if (!flattrsVisible(user, viewerId)) return [];
   const where = { $and: [{ user: user.id }, ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
   return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
@@ -86,7 +89,7 @@ export async function flattrsByUser(em: EntityManager, user: UserEntity, viewerI
  * The website profile's "Recently flattred": the things of the user's `limit` newest flattrs, newest first, each thing
  * once (where it was flattred last), read with their flattrs in one query. Empty where `flattrsByUser` is.
  */
-export async function recentlyFlattredThings(em: EntityManager, user: UserEntity, viewerId: number | null, limit: number): Promise<ThingEntity[]> {
+export async function recentlyFlattredThings(em: EntityManager, user: ListedUser, viewerId: number | null, limit: number): Promise<ThingEntity[]> {
   if (!flattrsVisible(user, viewerId)) return [];
   const flattrs = await em.find(Flattr, { user: user.id }, { populate: ['thing'], orderBy: { createdAt: 'desc', id: 'desc' }, limit });
   const things = new Map<number, ThingEntity>();
@@ -97,22 +100,22 @@ export async function recentlyFlattredThings(em: EntityManager, user: UserEntity
   return [...things.values()];
 }
 
-export async function countFlattrsByUser(em: EntityManager, user: UserEntity, viewerId: number | null): Promise<number> {
+export async function countFlattrsByUser(em: EntityManager, user: ListedUser, viewerId: number | null): Promise<number> {
   if (!flattrsVisible(user, viewerId)) return 0;
   return em.count(Flattr, { user: user.id });
 }
 
-function flattrsOnThingWhere(thing: ThingEntity, viewerId: number | null): FilterQuery<FlattrEntity> {
+function flattrsOnThingWhere(thing: Pick<ThingRecord, 'id'>, viewerId: number | null): FilterQuery<FlattrEntity> {
   return { thing: thing.id, $or: [{ user: { hideFlattrs: false } }, ...(viewerId === null ? [] : [{ user: viewerId }])] } as FilterQuery<FlattrEntity>;
 }
 
 /** E14: newest first; flattrs by users who hide theirs are left out unless the viewer is that user (§12.5). */
-export async function flattrsOnThing(em: EntityManager, thing: ThingEntity, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
+export async function flattrsOnThing(em: EntityManager, thing: Pick<ThingRecord, 'id'>, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
   const where = { $and: [flattrsOnThingWhere(thing, viewerId), ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
   return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
 }
 
-export function countFlattrsOnThing(em: EntityManager, thing: ThingEntity, viewerId: number | null): Promise<number> {
+export function countFlattrsOnThing(em: EntityManager, thing: Pick<ThingRecord, 'id'>, viewerId: number | null): Promise<number> {
   return em.count(Flattr, flattrsOnThingWhere(thing, viewerId));
 }
 
@@ -139,7 +142,7 @@ export interface ActivityKey {
 export const activityKeyOf = (a: ActivityRecord): ActivityKey => ({ published: a.published, itemId: a.itemId });
 
 /** The items of a user's activity list (§12.7) as SQL, with its parameters. */
-function activitySql(user: UserEntity, viewerId: number | null, direction: ActivityDirection, tagAuthority: string) {
+function activitySql(user: ListedUser, viewerId: number | null, direction: ActivityDirection, tagAuthority: string) {
   const isViewer = viewerId === user.id;
   const params: unknown[] = [];
   const p = (value: unknown) => {
@@ -178,7 +181,7 @@ function activitySql(user: UserEntity, viewerId: number | null, direction: Activ
  */
 export async function activitiesOfUser(
   em: EntityManager,
-  user: UserEntity,
+  user: ListedUser,
   viewerId: number | null,
   direction: ActivityDirection,
   tagAuthority: string,
@@ -218,7 +221,7 @@ export async function activitiesOfUser(
 
 export async function countActivitiesOfUser(
   em: EntityManager,
-  user: UserEntity,
+  user: ListedUser,
   viewerId: number | null,
   direction: ActivityDirection,
   tagAuthority: string,

@@ -4,6 +4,8 @@ import { SignJWT } from 'jose';
 import { AccessToken, AuthorizationCode, OAuthClient, User, type UserEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { accessTokenSigningKey } from './server-keys.js';
+import { readRows, type ReadStatement } from './read-model/statement.js';
+import { USER_COLUMNS, userRecordOf, type UserColumns, type UserRecord } from './read-model/rows.js';
 import { TOKENS_PER_USER_AND_CLIENT } from './write-bounds.js';
 
 /** Spec §3.4 scopes, in the order responses list them (D91), plus `stats`. */
@@ -36,7 +38,8 @@ export function generateCredential(length = 64): string {
 }
 
 export interface Viewer {
-  user: UserEntity;
+  /** A plain record (read paths), not a managed entity: writes take `user.id`. */
+  user: UserRecord;
   scopes: ReadonlySet<Scope>;
   tokenId: number;
   clientId: string;
@@ -54,19 +57,29 @@ export interface Viewer {
  * and these JWTs have no `exp`; only this server's answer is authoritative.)
  */
 export async function resolveAccessToken(em: EntityManager, token: string): Promise<Viewer | null> {
-  const grant = await em.findOne(
-    AccessToken,
-    { tokenHash: sha256Hex(token), revokedAt: null, client: { enabled: true } },
-    { populate: ['user', 'client'] },
-  );
-  if (!grant) return null;
+  const [row] = await readRows<TokenColumns>(em, TOKEN_VIEWER, [sha256Hex(token)]);
+  if (!row) return null;
   return {
-    user: grant.user as UserEntity,
-    scopes: new Set(grant.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s))),
-    tokenId: grant.id,
-    clientId: grant.client.clientId,
+    user: userRecordOf(row),
+    scopes: new Set(row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s))),
+    tokenId: row.token_id,
+    clientId: row.client_key,
   };
 }
+
+/**
+ * The token, its enabled application and its user in one prepared statement (the unique index on token_hash, two
+ * primary-key joins). Read on the primary: the lookup must see a revocation committed a moment ago.
+ */
+const TOKEN_VIEWER: ReadStatement = {
+  name: 'read_token_viewer',
+  text:
+    `select a.id as token_id, a.scopes, c.client_id as client_key, ${USER_COLUMNS('u', 'u_')} ` +
+    'from oauth_access_tokens a join oauth_clients c on c.id = a.client_id and c.enabled join users u on u.id = a.user_id ' +
+    'where a.token_hash = $1 and a.revoked_at is null',
+};
+
+type TokenColumns = UserColumns & { token_id: number; scopes: string[]; client_key: string };
 
 /**
  * Which tokens to revoke:

@@ -4,6 +4,7 @@ import type { Clock } from '../config/clock.js';
 import { DomainError, NOT_FOUND_USER } from './domain-error.js';
 import { hashPassword } from './passwords.js';
 import { USER_NAME_PART_MAX } from './write-bounds.js';
+import { userByLowerUsername, type UserRecord } from './read-model/rows.js';
 
 /** The user type the services hand out (website and OAuth code name it from here, not from src/entities). */
 export type { UserEntity } from '../entities/index.js';
@@ -30,6 +31,12 @@ export async function findUserByUsername(em: EntityManager, username: string): P
   if (username.length > USERNAME_MAX || username.includes('\u0000')) return null;
   // Matches the unique index on lower(username), so the lookup uses it.
   return em.findOne(User, { [raw((alias) => `lower(${alias}.username)`)]: username.toLowerCase() });
+}
+
+/** findUserByUsername for read paths: a plain record (src/services/read-model/rows.ts), not a managed entity. */
+export async function findUserRecordByUsername(em: EntityManager, username: string): Promise<UserRecord | null> {
+  if (username.length > USERNAME_MAX || username.includes('\u0000')) return null;
+  return userByLowerUsername(em, username.toLowerCase());
 }
 
 export async function createUser(em: EntityManager, clock: Clock, input: NewUser): Promise<UserEntity> {

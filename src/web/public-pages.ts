@@ -17,7 +17,7 @@ import { loadSession, type Session } from './session.js';
 
 const PAGE_SIZE = 30;
 
-function thingPath(thing: ThingEntity): string {
+function thingPath(thing: Pick<ThingEntity, 'id' | 'title'>): string {
   return `/thing/${thing.id}`;
 }
 

@@ -1,0 +1,241 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { nullableTimestamp, readRows, timestamp, type ReadStatement } from './statement.js';
+
+/**
+ * Plain records of users and things for read paths: what GraphQL fields show, read by one prepared statement each
+ * (src/services/read-model/statement.ts), never managed entities. Entities have the same shape for these
+ * properties, so a field resolver takes either (a mutation answers with the entity it wrote).
+ */
+export interface UserRecord {
+  id: number;
+  username: string;
+  email: string;
+  firstname: string;
+  lastname: string;
+  avatar: string;
+  about: string;
+  city: string;
+  country: string;
+  url: string;
+  registeredAt: Date;
+  hideFlattrs: boolean;
+}
+
+export interface ThingRecord {
+  id: number;
+  url: string;
+  title: string;
+  description: string;
+  tags: string[];
+  category: { id: string };
+  language: { id: string };
+  hidden: boolean;
+  image: string;
+  createdAt: Date;
+  updatedAt?: Date | null;
+  lastFlattrAt?: Date | null;
+  flattrsCount: number;
+  flattrsUserCount: number;
+  /** The owner record when read with the thing; an entity or reference (with the id) on write paths. */
+  owner: { id: number } | UserRecord;
+  /** What the viewer has done with it, when read for a viewer in the same statement (`viewerState`). */
+  viewer?: { flattred: boolean; subscribed: boolean };
+}
+
+/** The owner read with the thing, or null when only its id is known (then it is loaded by id). */
+export function ownerRecordOf(thing: Pick<ThingRecord, 'owner'>): UserRecord | null {
+  const owner = thing.owner as Partial<UserRecord>;
+  return typeof owner.username === 'string' && owner.registeredAt !== undefined ? (owner as UserRecord) : null;
+}
+
+/** The user columns of UserRecord, aliased `<prefix><column>` (UserColumns with prefix `u_`). */
+export const USER_COLUMNS = (alias: string, prefix: string) =>
+  ['id', 'username', 'email', 'firstname', 'lastname', 'avatar', 'about', 'city', 'country', 'url', 'registered_at', 'hide_flattrs']
+    .map((column) => `${alias}.${column} as ${prefix}${column}`)
+    .join(', ');
+
+const THING_COLUMNS =
+  't.id, t.url, t.title, t.description, t.tags, t.category_id, t.language_id, t.hidden, t.image, t.created_at, t.updated_at, ' +
+  't.last_flattr_at, t.flattrs_count, t.flattrs_user_count';
+
+export interface UserColumns {
+  u_id: number;
+  u_username: string;
+  u_email: string;
+  u_firstname: string;
+  u_lastname: string;
+  u_avatar: string;
+  u_about: string;
+  u_city: string;
+  u_country: string;
+  u_url: string;
+  u_registered_at: string;
+  u_hide_flattrs: boolean;
+}
+
+interface ThingColumns {
+  id: number;
+  url: string;
+  title: string;
+  description: string;
+  tags: string[];
+  category_id: string;
+  language_id: string;
+  hidden: boolean;
+  image: string;
+  created_at: string;
+  updated_at: string | null;
+  last_flattr_at: string | null;
+  flattrs_count: number;
+  flattrs_user_count: number;
+}
+
+export function userRecordOf(row: UserColumns): UserRecord {
+  return {
+    id: row.u_id,
+    username: row.u_username,
+    email: row.u_email,
+    firstname: row.u_firstname,
+    lastname: row.u_lastname,
+    avatar: row.u_avatar,
+    about: row.u_about,
+    city: row.u_city,
+    country: row.u_country,
+    url: row.u_url,
+    registeredAt: timestamp(row.u_registered_at),
+    hideFlattrs: row.u_hide_flattrs,
+  };
+}
+
+function thingOf(row: ThingColumns, owner: ThingRecord['owner']): ThingRecord {
+  return {
+    id: row.id,
+    url: row.url,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    category: { id: row.category_id },
+    language: { id: row.language_id },
+    hidden: row.hidden,
+    image: row.image,
+    createdAt: timestamp(row.created_at),
+    updatedAt: nullableTimestamp(row.updated_at),
+    lastFlattrAt: nullableTimestamp(row.last_flattr_at),
+    flattrsCount: row.flattrs_count,
+    flattrsUserCount: row.flattrs_user_count,
+    owner,
+  };
+}
+
+const USERS_BY_ID: ReadStatement = {
+  name: 'read_users_by_id',
+  text: `select ${USER_COLUMNS('u', 'u_')} from users u where u.id = any($1::int[])`,
+};
+
+/** Users by id; unknown ids are skipped. */
+export async function usersById(em: EntityManager, ids: readonly number[]): Promise<UserRecord[]> {
+  if (ids.length === 0) return [];
+  return (await readRows<UserColumns>(em, USERS_BY_ID, [ids])).map(userRecordOf);
+}
+
+const USER_BY_USERNAME: ReadStatement = {
+  name: 'read_user_by_username',
+  // Matches the unique index on lower(username).
+  text: `select ${USER_COLUMNS('u', 'u_')} from users u where lower(u.username) = $1`,
+};
+
+/** The user with this username, in any case (spec §2.4); the caller has checked its length. */
+export async function userByLowerUsername(em: EntityManager, lowerUsername: string): Promise<UserRecord | null> {
+  const [row] = await readRows<UserColumns>(em, USER_BY_USERNAME, [lowerUsername]);
+  return row ? userRecordOf(row) : null;
+}
+
+const THINGS_WITH_OWNERS: ReadStatement = {
+  name: 'read_things_with_owners',
+  text: `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')} from things t join users u on u.id = t.owner_id where t.id = any($1::int[])`,
+};
+
+/**
+ * The viewer's state comes in the same statement: whether they flattred the thing this period and whether they
+ * subscribe to it (two index probes), so a thing read with a token costs no more round trips than without one.
+ */
+const THINGS_WITH_OWNERS_FOR_VIEWER: ReadStatement = {
+  name: 'read_things_with_owners_for_viewer',
+  text:
+    `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}, ` +
+    'exists (select 1 from flattrs f where f.user_id = $2 and f.thing_id = t.id and f.period = $3) as viewer_flattred, ' +
+    'exists (select 1 from subscriptions s where s.user_id = $2 and s.thing_id = t.id) as viewer_subscribed ' +
+    'from things t join users u on u.id = t.owner_id where t.id = any($1::int[])',
+};
+
+/** For a viewer: their id and the current flattr period (`YYYY-MM`, UTC). */
+export interface ViewerOfRead {
+  userId: number;
+  period: string;
+}
+
+/** Things by id with their owners (and the viewer's state, for a viewer) in one statement; unknown ids are skipped. */
+export async function thingsWithOwners(em: EntityManager, ids: readonly number[], viewer: ViewerOfRead | null): Promise<ThingRecord[]> {
+  if (ids.length === 0) return [];
+  if (viewer === null) {
+    return (await readRows<ThingColumns & UserColumns>(em, THINGS_WITH_OWNERS, [ids])).map((row) => thingOf(row, userRecordOf(row)));
+  }
+  const rows = await readRows<ThingColumns & UserColumns & { viewer_flattred: boolean; viewer_subscribed: boolean }>(
+    em,
+    THINGS_WITH_OWNERS_FOR_VIEWER,
+    [ids, viewer.userId, viewer.period],
+  );
+  return rows.map((row) => ({ ...thingOf(row, userRecordOf(row)), viewer: { flattred: row.viewer_flattred, subscribed: row.viewer_subscribed } }));
+}
+
+/** Sort key of lists ordered by created_at desc, id desc (src/services/listings.ts). */
+export interface CreatedWindow {
+  limit: number;
+  offset?: number;
+  after?: { createdAt: Date; id: number } | null;
+  before?: { createdAt: Date; id: number } | null;
+  fromEnd?: boolean;
+}
+
+const thingsOfOwnerStatements = new Map<string, ReadStatement>();
+
+/**
+ * One statement per window shape (hidden things or not, after/before bounds, direction): at most 16 texts, each
+ * prepared once per connection. Bounds are row comparisons on (created_at, id), the order of the
+ * things_owner_created_idx index. Parameters: owner, limit, offset, then each bound present (time, id).
+ */
+function thingsOfOwnerStatement(withHidden: boolean, after: boolean, before: boolean, ascending: boolean): ReadStatement {
+  const key = `${+withHidden}${+after}${+before}${+ascending}`;
+  let statement = thingsOfOwnerStatements.get(key);
+  if (!statement) {
+    const where = ['t.owner_id = $1'];
+    if (!withHidden) where.push('not t.hidden');
+    let next = 4;
+    if (after) where.push(`(t.created_at, t.id) < ($${next++}::timestamptz, $${next++}::int)`);
+    if (before) where.push(`(t.created_at, t.id) > ($${next++}::timestamptz, $${next++}::int)`);
+    const direction = ascending ? 'asc' : 'desc';
+    statement = {
+      name: `read_things_of_owner_${key}`,
+      text:
+        `select ${THING_COLUMNS} from things t where ${where.join(' and ')} ` +
+        `order by t.created_at ${direction}, t.id ${direction} limit $2 offset $3`,
+    };
+    thingsOfOwnerStatements.set(key, statement);
+  }
+  return statement;
+}
+
+/**
+ * A window of an owner's things, newest first (E3/E4), each with `owner` set to the given owner record (no second
+ * read of the owner); hidden ones only when `withHidden` (the owner reading their own list).
+ */
+export async function thingsOfOwner(em: EntityManager, owner: UserRecord, withHidden: boolean, window: CreatedWindow): Promise<ThingRecord[]> {
+  const after = window.after ?? null;
+  const before = window.before ?? null;
+  const statement = thingsOfOwnerStatement(withHidden, after !== null, before !== null, window.fromEnd === true);
+  const values: unknown[] = [owner.id, window.limit, window.offset ?? 0];
+  if (after) values.push(after.createdAt.toISOString(), after.id);
+  if (before) values.push(before.createdAt.toISOString(), before.id);
+  const rows = (await readRows<ThingColumns>(em, statement, values)).map((row) => thingOf(row, owner));
+  return window.fromEnd ? rows.reverse() : rows;
+}

@@ -1,0 +1,49 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/**
+ * A read statement with a fixed text and a name: PostgreSQL parses and plans it once per pooled connection (a
+ * prepared statement), and no query builder, entity or unit of work is involved per request. Read paths use these;
+ * writes keep entities and the unit of work (src/services/things.ts, flattring.ts, ...).
+ */
+export interface ReadStatement {
+  /** Unique per text: pg keeps one prepared statement per name and connection. */
+  name: string;
+  /** `$1`-style parameters only: values never enter the text. */
+  text: string;
+}
+
+interface PgConnection {
+  query(config: { name: string; text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<unknown>;
+}
+
+/**
+ * Runs a read statement on the request's connection: inside a transaction, the transaction's own connection (knex
+ * hands its transaction client that connection); otherwise a pooled connection of the ORM, the pool MikroORM
+ * manages. Logged through the ORM's query logger when query logging is on (the tests that count queries see it).
+ *
+ * Values come back as the ORM's pg connection parses them: timestamptz as text (MikroORM's own setting; map with
+ * `new Date(text)`, as the ORM does), integers and booleans as numbers and booleans, text[] as string arrays.
+ */
+export async function readRows<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[]): Promise<Row[]> {
+  const knex = (em.getTransactionContext() ?? em.getConnection('read').getKnex()) as unknown as { client: KnexClient };
+  const logger = em.config.getLogger();
+  const started = logger.isEnabled('query') ? performance.now() : 0;
+  const connection = await knex.client.acquireConnection();
+  try {
+    const { rows } = await connection.query({ name: statement.name, text: statement.text, values });
+    if (started) logger.logQuery({ query: statement.text, params: [...values], took: Math.round(performance.now() - started), results: rows.length, level: 'info' });
+    return rows as Row[];
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+/** A timestamptz as the ORM's connection returns it (text) → Date, as MikroORM maps it. */
+export const timestamp = (value: string | Date): Date => (value instanceof Date ? value : new Date(value));
+
+export const nullableTimestamp = (value: string | Date | null): Date | null => (value === null ? null : timestamp(value));
