@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './support/test-app.js';
+import { Fixtures } from './support/fixtures.js';
+import { request } from './support/http.js';
+import { transactionAsyncContextEnabled } from '../src/db/no-async-context.js';
+import { Flattr } from '../src/entities/index.js';
+
+/**
+ * Issue 18 item 3: transactions run without MikroORM's AsyncLocalStorage (src/db/no-async-context.ts), so Node's
+ * process-wide promise hooks stay off, and transactions still commit and roll back as before.
+ */
+
+let app: TestApp;
+let fx: Fixtures;
+
+beforeAll(async () => {
+  app = await startTestApp({}, { countQueries: false });
+  fx = new Fixtures(app.orm, app.clock);
+});
+afterAll(() => app?.close());
+
+describe('transactions without an async context', () => {
+  it('a flattr commits through REST, and the transaction storage was never entered', async () => {
+    const owner = await fx.user({ username: 'ctxowner' });
+    const thing = await fx.thing(owner, { url: 'https://example.org/ctx' });
+    const flattrer = await fx.user({ username: 'ctxflattrer', balanceCents: 500 });
+    const token = await fx.token(flattrer, ['flattr']);
+
+    const answer = await request(app.baseUrl, `/rest/v2/things/${thing.id}/flattr`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    expect(answer.status).toBe(200);
+    expect(await app.orm.em.fork().count(Flattr, { thing: thing.id, user: flattrer.id })).toBe(1);
+    expect(transactionAsyncContextEnabled()).toBe(false);
+  });
+
+  it('a failing write inside a transaction rolls back, nested transactions included', async () => {
+    const owner = await fx.user({ username: 'ctxrollback' });
+    const thing = await fx.thing(owner, { url: 'https://example.org/ctx-rollback' });
+    const em = app.orm.em.fork();
+    await expect(
+      em.transactional(async (tx) => {
+        await tx.nativeUpdate('Thing', { id: thing.id }, { title: 'changed outside' });
+        await tx.transactional(async (inner) => {
+          await inner.nativeUpdate('Thing', { id: thing.id }, { title: 'changed inside' });
+        });
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    const [row] = await app.orm.em.fork().getConnection().execute<{ title: string }[]>('select title from things where id = ?', [thing.id]);
+    expect(row!.title).toBe(thing.title);
+    expect(transactionAsyncContextEnabled()).toBe(false);
+  });
+});
