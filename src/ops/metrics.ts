@@ -39,11 +39,15 @@ interface KnexPool {
   max: number;
 }
 
+export type CompiledExecutionOutcome = 'compiled' | 'rerun_after_errors';
+
 export interface AppMetrics {
   readonly registry: Registry;
   observeRequest(labels: { method: string; route: string; status: number }, seconds: number): void;
   observeOperation(name: string | null | undefined, source: OperationSource, ok: boolean, seconds: number): void;
   rateLimitRejected(stage: RateLimitStage): void;
+  /** A /graphql query run by its compiled function (src/server/graphql-compiled.ts), or run again by Yoga's executor after errors. */
+  compiledExecution(outcome: CompiledExecutionOutcome): void;
   /** The text exposition: this app's metrics, then the process metrics. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -86,6 +90,13 @@ export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMon
     registers: [registry],
   });
   for (const stage of ['admit', 'cost'] as const) rejections.inc({ stage }, 0);
+  const compiledExecutions = new Counter({
+    name: 'flattr_graphql_compiled_executions_total',
+    help: 'GraphQL queries of /graphql run by a compiled function (outcome "compiled"), or run again by the standard executor because the compiled run reported errors ("rerun_after_errors").',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['compiled', 'rerun_after_errors'] as const) compiledExecutions.inc({ outcome }, 0);
 
   const pool = (): KnexPool | null => {
     try {
@@ -143,6 +154,9 @@ export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMon
     },
     rateLimitRejected(stage) {
       rejections.inc({ stage });
+    },
+    compiledExecution(outcome) {
+      compiledExecutions.inc({ outcome });
     },
     async render() {
       const [own, process] = await Promise.all([registry.metrics(), processMetrics().metrics()]);

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Admission, RateLimitGate } from './admission.js';
 import { operationWeight } from './document-cost.js';
@@ -20,6 +20,8 @@ export interface GraphQLRateLimit {
   admission: Admission;
   /** Set by the plugin when the operation's weight did not fit: the request was given back and not executed. */
   refused: boolean;
+  /** Set once `extensions.rateLimit` was written into the result before Yoga serialised it. */
+  extensionWritten?: boolean;
 }
 
 /** The Yoga server context, carrying the request's admission to the plugin. */
@@ -29,10 +31,21 @@ export function withRateLimit<C extends object>(context: C, tracker: GraphQLRate
 
 export const RATE_LIMITED_MESSAGE = 'Rate limit exceeded';
 
+const trackerOf = (context: unknown) => (context as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];
+
 export function rateLimitWeightPlugin(): Plugin {
   return {
+    // The bucket as it stands after the weight was charged, written into the result object before Yoga serialises
+    // it: no parse and stringify of the answer afterwards (withRateLimitExtension stays for the other bodies).
+    onResultProcess({ result, setResult, serverContext }) {
+      const tracker = trackerOf(serverContext);
+      if (!tracker || Array.isArray(result) || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+      const single = result as ExecutionResult;
+      setResult({ ...single, extensions: { ...(single.extensions ?? {}), rateLimit: rateLimitExtension(tracker.admission.state) } });
+      tracker.extensionWritten = true;
+    },
     async onExecute({ args, setResultAndStopExecution }) {
-      const tracker = (args.contextValue as unknown as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];
+      const tracker = trackerOf(args.contextValue);
       if (!tracker) return;
       // The same measure as the cost limit's (schema/limits.ts), at the request's variable values.
       const weight = operationWeight(measureOperation(args.schema, args.document, args.operationName, args.variableValues));

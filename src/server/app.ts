@@ -67,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)], {
     logger,
     trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
+    compiled: { onExecution: (outcome) => metrics.compiledExecution(outcome) },
   });
   const openApi = buildOpenApi(config);
   const openApiJson = JSON.stringify(openApi);

@@ -78,7 +78,9 @@ export function createGraphQLEndpoint(deps: GraphQLEndpointDeps) {
     } else {
       ctx.set(rateLimitHeaders(state));
     }
-    const body = withRateLimitExtension(ctx.body, ctx.response.get('Content-Type'), state);
-    if (body !== null) ctx.body = body;
+    if (!tracker.extensionWritten) {
+      const body = withRateLimitExtension(ctx.body, ctx.response.get('Content-Type'), state);
+      if (body !== null) ctx.body = body;
+    }
   };
 }

@@ -8,6 +8,7 @@ import type { GraphQLContext } from '../../schema/context.js';
 import { errorCodesPlugin, maskUnexpectedError } from './graphql-errors.js';
 import { GRAPHIQL_CSP, renderGraphiQLPage } from './graphiql.js';
 import { apqPlugin, TrustedDocuments, trustedDocumentsPlugin } from './persisted-operations.js';
+import { compiledExecutionPlugin, type CompiledExecutionOptions } from './graphql-compiled.js';
 
 /**
  * Depth, fragment nesting and introspection bounds while validating (cached per document by Yoga, so with size
@@ -60,6 +61,8 @@ export interface GraphQLServerOptions {
   logger?: Logger;
   /** GRAPHQL_TRUSTED_DOCUMENTS: the allow-list (id → document); null: any document, with automatic persisted queries. */
   trustedDocuments?: Record<string, string> | null;
+  /** Compiled execution of repeated queries (src/server/graphql-compiled.ts). */
+  compiled?: CompiledExecutionOptions;
 }
 
 /** `plugins`: added after the document limits (app.ts adds the rate-limit weight plugin, src/rate-limit/graphql.ts). */
@@ -77,7 +80,7 @@ export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimit
     maxRequestBodySize: 1024 * 1024,
     // Unexpected errors: INTERNAL_SERVER_ERROR "Unexpected error.", logged; never the original, whatever NODE_ENV says.
     maskedErrors: { maskError: maskUnexpectedError(logger), isDev: false },
-    plugins: [errorCodesPlugin(logger), persisted, jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), ...plugins],
+    plugins: [errorCodesPlugin(logger), persisted, jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), compiledExecutionPlugin(options.compiled), ...plugins],
     logging: false,
   });
 }
