@@ -3,7 +3,9 @@
  *
  * - (default) `api`: issue 9. Seeds (or reuses) the dataset, starts our server, the raw node:http + pg server and
  *   the PostGraphile peer on it, and measures every scenario with autocannon from a separate process, alternating
- *   between servers; prints req/s, p50, p99 and peak server RSS per scenario, then the three ratios and their targets.
+ *   between servers; prints req/s, p50, p99 and peak server RSS per scenario, then every target ratio of issues 9 and 18.
+ * - `workers`: issue 18 item 6. Our server with 1 and with 2 worker processes (WEB_CONCURRENCY) on the REST
+ *   thing-by-id scenarios, alternating over rounds: req/s, CPU, RSS and the 2/1 ratio (bench/workers.ts).
  * - `search`: issue 6. Search shapes at 10k and at 1M things, side by side, with the 1M/10k latency ratio and EXPLAIN.
  * - `soak`: our server at a fixed request rate for `--minutes`, RSS at start, middle and end.
  * - `clean`: drops every flattr_bench_* database.
@@ -36,12 +38,15 @@ import { buildScenarios, scenarioData, type Scenario, type ServerName } from './
 import type { LoadRequest } from './load.js';
 import { runSearchBench } from './search.js';
 import { runSoak } from './soak.js';
+import { runWorkersBench } from './workers.js';
 import { summariseProfile } from './profile.js';
 
-const USAGE = `npm run bench [-- api|search|soak|clean] [options]
+const USAGE = `npm run bench [-- api|workers|search|soak|clean] [options]
   api (default)   --connections 32 --duration 10 --warmup 3 --rounds 1 --things 100000 --users 20000 --flattrs 500000
                   --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
                   --workers N (our server with WEB_CONCURRENCY=N; CPU and RSS summed over the primary and workers)
+  workers         --workers 1,2 --rounds 3 --connections 32 --duration 10 --warmup 3 --only rest-thing-json,rest-thing-json-token
+                  (our server with WEB_CONCURRENCY=1 and =2 side by side, alternating; req/s, CPU, RSS and the 2/1 ratio)
   search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
   soak            --minutes 10 --rate 100 --connections 16
   clean           drop every flattr_bench_* database
@@ -408,6 +413,17 @@ async function main(): Promise<void> {
         warmup: int(values.warmup, 2),
         reseed: values.reseed,
       });
+    case 'workers': {
+      const counts = (values.workers ?? '1,2').split(',').map((w) => Math.max(1, int(w, 1)));
+      if (counts.length !== 2) throw new Error(`--workers takes two counts in this mode, e.g. 1,2: ${values.workers}`);
+      return runWorkersBench({
+        size: { things: int(values.things, 100_000), users: int(values.users, 20_000), flattrs: int(values.flattrs, 500_000) },
+        load: { connections: int(values.connections, 32), duration: int(values.duration, 10), warmup: int(values.warmup, 3) },
+        rounds: Math.max(1, int(values.rounds, 3)),
+        counts: counts as [number, number],
+        only: values.only?.split(','),
+      });
+    }
     case 'soak':
       return runSoak({
         minutes: int(values.minutes, 10),
