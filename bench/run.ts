@@ -152,6 +152,11 @@ async function apiBench(): Promise<void> {
           firstLoad ||= Date.now();
           const m = await measureSplit(servers[name]!, warmRequests, measuredRequests, { ...load, seed: round + 1 });
           ((results[scenario.id] ??= {})[name] ??= []).push(m);
+          const child = servers[name]!.child;
+          if (child.exitCode !== null || child.signalCode !== null) {
+            // Every later run would only count refused connections: stop here, with what the server printed.
+            throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) during ${scenario.id}; its last output:\n${servers[name]!.output().slice(-4000)}`);
+          }
           if (m.errors || m.timeouts || m.non2xx) {
             log(`  ${scenario.id} on ${name}: ${m.errors} errors, ${m.timeouts} timeouts, ${m.non2xx} non-2xx ${JSON.stringify(m.statusCodes)} ${JSON.stringify(m.errorBodies)}`);
           }
