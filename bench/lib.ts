@@ -1,7 +1,7 @@
 /** Shared pieces of the benchmarks (bench/README.md): datasets, processes, RSS sampling, load runs, output. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -461,6 +461,79 @@ export interface Measured extends LoadResult {
   peakRssMb: number;
   /** The server process's CPU time (user + system, /proc/<pid>/stat) per request of the measured run; 10 ms ticks. */
   cpuMsPerRequest: number;
+  /**
+   * CPU time per request of the PostgreSQL backends serving the server's own connections over the measured run
+   * (`pgBackendCpu`); NaN when PostgreSQL is not on this machine. Server + PostgreSQL is the request's whole cost.
+   */
+  pgCpuMsPerRequest: number;
+}
+
+/** The PostgreSQL server the bench uses, when it runs on this machine (its backends' /proc entries are readable). */
+function localPgPort(): number | null {
+  const url = new URL(serverUrl());
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) ? Number(url.port || 5432) : null;
+}
+
+/** Inodes of the sockets `pids` hold (/proc/<pid>/fd links `socket:[inode]`). */
+function socketInodes(pids: number[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/**
+ * CPU time (ms) of each PostgreSQL backend serving a connection of `pids`: the local ports of their TCP connections to
+ * PostgreSQL (/proc/net/tcp{,6}: local address, remote address, ..., inode), then `pg_stat_activity.client_port` → the
+ * backend's pid → its /proc/<pid>/stat. Empty when PostgreSQL is not local. Backends of other clients (another bench,
+ * test suites) on the same PostgreSQL are not counted.
+ */
+export async function pgBackendCpu(pids: number[]): Promise<Map<number, number> | null> {
+  const pgPort = localPgPort();
+  if (pgPort === null) return null;
+  const inodes = socketInodes(pids);
+  const ports: number[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
+      const port = (address: string) => parseInt(address.slice(address.lastIndexOf(':') + 1), 16);
+      if (port(fields[2]!) === pgPort) ports.push(port(fields[1]!));
+    }
+  }
+  const cpu = new Map<number, number>();
+  if (!ports.length) return cpu;
+  const rows = await query<{ pid: number }>(serverUrl(), 'select pid from pg_stat_activity where client_port = any($1::int[])', [ports]);
+  for (const { pid } of rows) cpu.set(pid, cpuMs(pid));
+  return cpu;
+}
+
+/** CPU ms spent by the backends of `after` since `before` (a backend opened meanwhile counts from its start). */
+function pgCpuSpent(before: Map<number, number> | null, after: Map<number, number> | null): number {
+  if (!before || !after) return Number.NaN;
+  let total = 0;
+  for (const [pid, ms] of after) if (Number.isFinite(ms)) total += ms - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** utime + stime of a process in milliseconds (clock ticks of 10 ms). */
@@ -485,11 +558,14 @@ export async function measure(
   // Our server with workers: RSS and CPU time are the sums over the primary and its workers.
   const pids = serverPids(server);
   const sampler = sampleRss(server.pids ? () => serverPids(server) : server.child.pid!);
+  const pgBefore = await pgBackendCpu(pids);
   const cpuBefore = sumOver(pids, cpuMs) ?? Number.NaN;
   const result = await runLoadProcess({ ...base, duration: options.duration, overallRate: options.overallRate });
   const cpu = (sumOver(pids, cpuMs) ?? Number.NaN) - cpuBefore;
   const { peakMb } = sampler.stop();
-  return { ...result, peakRssMb: peakMb, cpuMsPerRequest: cpu / Math.max(1, result.requests) };
+  const pgCpu = pgCpuSpent(pgBefore, await pgBackendCpu(serverPids(server)));
+  const perRequest = (ms: number) => ms / Math.max(1, result.requests);
+  return { ...result, peakRssMb: peakMb, cpuMsPerRequest: perRequest(cpu), pgCpuMsPerRequest: perRequest(pgCpu) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -136,6 +136,19 @@ export function buildScenarios(data: ScenarioData): Scenario[] {
       },
     },
     {
+      // The same ids as rest-thing-json, each with the token of one of many users (data.tokens): what legacy clients
+      // send on every request. Authenticated ÷ anonymous is a ratio of its own (issue 18, target >= 0.8).
+      id: 'rest-thing-json-token',
+      title: 'GET /rest/v2/things/:id (JSON, random ids, Bearer tokens of many users)',
+      requests: {
+        ours: thingIds.map((id, i) => ({
+          method: 'GET',
+          path: `/rest/v2/things/${id}`,
+          headers: { accept: 'application/json', authorization: `Bearer ${data.tokens[i % data.tokens.length]!}` },
+        })),
+      },
+    },
+    {
       id: 'rest-thing-xml',
       title: 'GET /rest/v2/things/:id.xml',
       requests: { ours: thingIds.map((id) => ({ method: 'GET', path: `/rest/v2/things/${id}.xml` })) },
@@ -145,6 +158,7 @@ export function buildScenarios(data: ScenarioData): Scenario[] {
       title: 'GET /rest/v2/users/:u/things?count=30&full=1',
       requests: {
         ours: listUsers.map((u) => ({ method: 'GET', path: `/rest/v2/users/${encodeURIComponent(u.username)}/things?count=30&full=1` })),
+        raw: listUsers.map((u) => ({ method: 'GET', path: `/users/${encodeURIComponent(u.username)}/things?count=30&full=1` })),
       },
     },
     {
