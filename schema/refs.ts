@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import { loadThings, loadUsers } from './loaders.js';
-import type { FlattrEntity, SubscriptionEntity } from '../src/entities/index.js';
+import type { SubscriptionEntity } from '../src/entities/index.js';
+import type { FlattrRecord } from '../src/services/flattring.js';
 import type { ThingRecord, UserRecord } from '../src/services/read-model/rows.js';
 import type { ReferenceEntry } from '../src/services/reference-data.js';
 import type { ActivityRecord } from '../src/services/listings.js';
@@ -18,7 +19,7 @@ export const ThingRef = builder.loadableNodeRef('Thing', {
   load: (ids: (string | number)[], ctx) => loadThings(ctx, ids.map(Number)),
 });
 
-export const FlattrRef = builder.nodeRef<FlattrEntity>('Flattr', { id: { resolve: (flattr) => flattr.id } });
+export const FlattrRef = builder.nodeRef<FlattrRecord>('Flattr', { id: { resolve: (flattr) => flattr.id } });
 /** A user's subscription to a thing. Not named `Subscription`: that name would make it the schema's subscription root. */
 export const ThingSubscriptionRef = builder.nodeRef<SubscriptionEntity>('ThingSubscription', {
   id: { resolve: (subscription) => `${subscription.user.id}:${subscription.thing.id}` },

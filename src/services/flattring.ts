@@ -1,9 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Flattr, Thing, User, periodOf, type FlattrEntity, type ThingEntity } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
-import { DomainError, INVALID_PARAMETERS, NOT_FOUND_USER } from './domain-error.js';
+import { DomainError, INVALID_PARAMETERS, NOT_FOUND_THINGS, NOT_FOUND_USER } from './domain-error.js';
 import { isAutoSubmitUrl, parseAutoSubmitUrl } from './auto-submit.js';
 import { existingThing, insertThing, isUniqueViolation } from './things.js';
+import { primaryRows, type ReadStatement } from './read-model/statement.js';
+import { thingsWithOwners, type ThingRecord } from './read-model/rows.js';
 import { isAbsoluteHttpUrl } from './thing-rules.js';
 import { findUserByUsername } from './users.js';
 
@@ -18,10 +20,20 @@ export { INVALID_PARAMETERS };
 
 export type FlattrSource = 'click' | 'subscription';
 
+/** A flattr as GraphQL shows it: the entity, or the plain row of the one-statement path (flattrThing). */
+export interface FlattrRecord {
+  id: number;
+  user: { id: number };
+  thing: { id: number };
+  createdAt: Date;
+  period: string;
+  source: FlattrSource;
+}
+
 export interface FlattrOutcome {
-  flattr: FlattrEntity;
+  flattr: FlattrRecord;
   /** The flattred thing, read back after the commit: its counters include the new flattr. */
-  thing: ThingEntity;
+  thing: ThingRecord;
 }
 
 /** Checks 1 and 3 of §12.4 that do not need the thing to exist yet (D72 runs them before creating it). */
@@ -74,7 +86,29 @@ async function readBack(em: EntityManager, flattrId: number, thingId: number): P
   return { flattr, thing };
 }
 
-/** E15: 404 thing, then §12.4 with `created_at = now`. One transaction. */
+/**
+ * E15's checks in their order (404 thing, flattr_owner, flattr_once, no_means) from one statement on the primary.
+ * They need no transaction with the insert: a transaction would take no lock either, and the unique key of flattrs
+ * still turns a concurrent duplicate into flattr_once.
+ */
+const FLATTR_CHECKS: ReadStatement = {
+  name: 'flattr_checks',
+  text:
+    'select t.owner_id, exists (select 1 from flattrs f where f.user_id = $2 and f.thing_id = t.id and f.period = $3) as flattred, ' +
+    '(select u.balance_cents from users u where u.id = $2) as balance_cents from things t where t.id = $1',
+};
+
+/** The flattr row; its triggers keep the thing's counters, the day counts and the search windows (one transaction). */
+const FLATTR_INSERT: ReadStatement = {
+  name: 'flattr_insert',
+  text: 'insert into flattrs (user_id, thing_id, created_at, period, source) values ($1, $2, $3, $4, $5) returning id',
+};
+
+/**
+ * E15: 404 thing, then §12.4 with `created_at = now`: two prepared statements (the checks, then the insert, which
+ * commits with its triggers), then the thing read back with its new counters. No entity, no unit of work: the write
+ * path of the busiest write (issue 18 item 5).
+ */
 export async function flattrThing(
   em: EntityManager,
   clock: Clock,
@@ -82,10 +116,18 @@ export async function flattrThing(
   thingId: number,
   source: FlattrSource = 'click',
 ): Promise<FlattrOutcome> {
-  const flattrId = await withFlattrOnce(() =>
-    em.transactional(async (tx) => flattrInTransaction(tx, viewerId, await existingThing(tx, thingId), clock.now(), source)),
-  );
-  return readBack(em, flattrId, thingId);
+  const createdAt = clock.now();
+  const period = periodOf(createdAt);
+  const [check] = await primaryRows<{ owner_id: number; flattred: boolean; balance_cents: number | null }>(em, FLATTR_CHECKS, [thingId, viewerId, period]);
+  if (!check) throw new DomainError('not_found', NOT_FOUND_THINGS);
+  if (check.owner_id === viewerId) throw new DomainError('flattr_owner', FLATTR_OWNER);
+  if (check.flattred) throw new DomainError('flattr_once', FLATTR_ONCE);
+  // D73: a user has means when balance > 0.
+  if (check.balance_cents === null || check.balance_cents <= 0) throw new DomainError('no_means', NO_MEANS);
+  const [inserted] = await withFlattrOnce(() => primaryRows<{ id: number }>(em, FLATTR_INSERT, [viewerId, thingId, createdAt.toISOString(), period, source]));
+  const [thing] = await thingsWithOwners(em, [thingId], null, true);
+  if (!inserted || !thing) throw new DomainError('not_found', NOT_FOUND_THINGS); // deleted meanwhile
+  return { flattr: { id: inserted.id, user: { id: viewerId }, thing: { id: thingId }, createdAt, period, source }, thing };
 }
 
 export interface FlattrUrlOptions {

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { nullableTimestamp, readRows, timestamp, type ReadStatement } from './statement.js';
+import { nullableTimestamp, primaryRows, readRows, timestamp, type ReadStatement } from './statement.js';
 
 /**
  * Plain records of users and things for read paths: what GraphQL fields show, read by one prepared statement each
@@ -150,23 +150,29 @@ export async function userByLowerUsername(em: EntityManager, lowerUsername: stri
   return row ? userRecordOf(row) : null;
 }
 
-const THINGS_WITH_OWNERS: ReadStatement = {
-  name: 'read_things_with_owners',
-  text: `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')} from things t join users u on u.id = t.owner_id where t.id = any($1::int[])`,
-};
-
 /**
- * The viewer's state comes in the same statement: whether they flattred the thing this period and whether they
- * subscribe to it (two index probes), so a thing read with a token costs no more round trips than without one.
+ * Things with their owners; the viewer's state comes in the same statement: whether they flattred the thing this
+ * period and whether they subscribe to it (two index probes), so a thing read with a token costs no more round trips
+ * than without one. One statement for one id (`t.id = $1`, the common case: a plain index probe, cheaper for
+ * PostgreSQL than a one-element `= any($1)`), one for several.
  */
-const THINGS_WITH_OWNERS_FOR_VIEWER: ReadStatement = {
-  name: 'read_things_with_owners_for_viewer',
-  text:
-    `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}, ` +
-    'exists (select 1 from flattrs f where f.user_id = $2 and f.thing_id = t.id and f.period = $3) as viewer_flattred, ' +
-    'exists (select 1 from subscriptions s where s.user_id = $2 and s.thing_id = t.id) as viewer_subscribed ' +
-    'from things t join users u on u.id = t.owner_id where t.id = any($1::int[])',
-};
+function thingStatement(name: string, many: boolean, forViewer: boolean): ReadStatement {
+  const viewerColumns = forViewer
+    ? ', exists (select 1 from flattrs f where f.user_id = $2 and f.thing_id = t.id and f.period = $3) as viewer_flattred, ' +
+      'exists (select 1 from subscriptions s where s.user_id = $2 and s.thing_id = t.id) as viewer_subscribed'
+    : '';
+  return {
+    name,
+    text:
+      `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}${viewerColumns} from things t join users u on u.id = t.owner_id ` +
+      `where t.id = ${many ? 'any($1::int[])' : '$1'}`,
+  };
+}
+
+const THING_WITH_OWNER = thingStatement('read_thing_with_owner', false, false);
+const THINGS_WITH_OWNERS = thingStatement('read_things_with_owners', true, false);
+const THING_WITH_OWNER_FOR_VIEWER = thingStatement('read_thing_with_owner_for_viewer', false, true);
+const THINGS_WITH_OWNERS_FOR_VIEWER = thingStatement('read_things_with_owners_for_viewer', true, true);
 
 /** For a viewer: their id and the current flattr period (`YYYY-MM`, UTC). */
 export interface ViewerOfRead {
@@ -174,16 +180,22 @@ export interface ViewerOfRead {
   period: string;
 }
 
-/** Things by id with their owners (and the viewer's state, for a viewer) in one statement; unknown ids are skipped. */
-export async function thingsWithOwners(em: EntityManager, ids: readonly number[], viewer: ViewerOfRead | null): Promise<ThingRecord[]> {
+/**
+ * Things by id with their owners (and the viewer's state, for a viewer) in one statement; unknown ids are skipped.
+ * `onPrimary`: read on the primary (a write's answer, read back after its commit).
+ */
+export async function thingsWithOwners(em: EntityManager, ids: readonly number[], viewer: ViewerOfRead | null, onPrimary = false): Promise<ThingRecord[]> {
   if (ids.length === 0) return [];
+  const run = onPrimary ? primaryRows : readRows;
+  const id = ids.length === 1 ? ids[0] : ids;
   if (viewer === null) {
-    return (await readRows<ThingColumns & UserColumns>(em, THINGS_WITH_OWNERS, [ids])).map((row) => thingOf(row, userRecordOf(row)));
+    const statement = ids.length === 1 ? THING_WITH_OWNER : THINGS_WITH_OWNERS;
+    return (await run<ThingColumns & UserColumns>(em, statement, [id])).map((row) => thingOf(row, userRecordOf(row)));
   }
-  const rows = await readRows<ThingColumns & UserColumns & { viewer_flattred: boolean; viewer_subscribed: boolean }>(
+  const rows = await run<ThingColumns & UserColumns & { viewer_flattred: boolean; viewer_subscribed: boolean }>(
     em,
-    THINGS_WITH_OWNERS_FOR_VIEWER,
-    [ids, viewer.userId, viewer.period],
+    ids.length === 1 ? THING_WITH_OWNER_FOR_VIEWER : THINGS_WITH_OWNERS_FOR_VIEWER,
+    [id, viewer.userId, viewer.period],
   );
   return rows.map((row) => ({ ...thingOf(row, userRecordOf(row)), viewer: { flattred: row.viewer_flattred, subscribed: row.viewer_subscribed } }));
 }

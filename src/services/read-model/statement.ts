@@ -29,8 +29,20 @@ interface KnexClient {
  * Values come back as the ORM's pg connection parses them: timestamptz as text (MikroORM's own setting; map with
  * `new Date(text)`, as the ORM does), integers and booleans as numbers and booleans, text[] as string arrays.
  */
-export async function readRows<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[]): Promise<Row[]> {
-  const knex = (em.getTransactionContext() ?? em.getConnection('read').getKnex()) as unknown as { client: KnexClient };
+export function readRows<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[]): Promise<Row[]> {
+  return runStatement<Row>(em, statement, values, 'read');
+}
+
+/**
+ * A statement on the primary: a write (with `returning`), or a read that must see what this client just wrote
+ * (a write's answer read back after its commit). Outside a transaction each statement commits on its own.
+ */
+export function primaryRows<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[]): Promise<Row[]> {
+  return runStatement<Row>(em, statement, values, 'write');
+}
+
+async function runStatement<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[], on: 'read' | 'write'): Promise<Row[]> {
+  const knex = (em.getTransactionContext() ?? em.getConnection(on).getKnex()) as unknown as { client: KnexClient };
   const logger = em.config.getLogger();
   const started = logger.isEnabled('query') ? performance.now() : 0;
   const connection = await knex.client.acquireConnection();
