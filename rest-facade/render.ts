@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { contentTypeFor, type FormatKey } from './formats/media-types.js';
 import { JSONP_CONTENT_TYPE, renderJson, renderJsonp } from './formats/json.js';
 import { renderXml } from './formats/xml.js';
@@ -53,9 +53,9 @@ export function errorFormat(format: FormatKey | null): FormatKey {
   return format === 'xml' || format === 'yaml' ? format : 'json';
 }
 
-/** Spec D95: a strong ETag, a hash of the exact body bytes. */
+/** Spec D95: a strong ETag, a hash of the exact body bytes (one-shot `crypto.hash`: no Hash object per answer). */
 export function strongEtag(body: string): string {
-  return `"${createHash('sha256').update(body, 'utf8').digest('base64url').slice(0, 32)}"`;
+  return `"${hash('sha256', body, 'base64url').slice(0, 32)}"`;
 }
 
 /** RFC 9110 §13.1.2: If-None-Match uses weak comparison; `*` matches any current representation. */

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
@@ -6,8 +7,8 @@ import { transactionAsyncContextEnabled } from '../src/db/no-async-context.js';
 import { Flattr } from '../src/entities/index.js';
 
 /**
- * Issue 18 item 3: transactions run without MikroORM's AsyncLocalStorage (src/db/no-async-context.ts), so Node's
- * process-wide promise hooks stay off, and transactions still commit and roll back as before.
+ * Issue 18 item 3: transactions and flushes run without MikroORM's AsyncLocalStorages (src/db/no-async-context.ts),
+ * so Node's process-wide promise hooks stay off, and transactions still commit and roll back as before.
  */
 
 let app: TestApp;
@@ -20,6 +21,29 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 describe('transactions without an async context', () => {
+  it('writes through the unit of work and transactions enter no AsyncLocalStorage', async () => {
+    const entered = [vi.spyOn(AsyncLocalStorage.prototype, 'run'), vi.spyOn(AsyncLocalStorage.prototype, 'enterWith')];
+    try {
+      const owner = await fx.user({ username: 'ctxwriter' });
+      const token = await fx.token(owner, ['thing']);
+      const created = await request(app.baseUrl, '/rest/v2/things', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url: 'https://example.org/ctx-created', title: 'Created' }),
+      });
+      expect(created.status).toBe(201);
+      const updated = await request(app.baseUrl, `/rest/v2/things/${JSON.parse(created.text).id}`, {
+        method: 'PATCH',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'Updated' }),
+      });
+      expect(updated.status).toBe(200);
+      for (const spy of entered) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of entered) spy.mockRestore();
+    }
+  });
+
   it('a flattr commits through REST, and the transaction storage was never entered', async () => {
     const owner = await fx.user({ username: 'ctxowner' });
     const thing = await fx.thing(owner, { url: 'https://example.org/ctx' });

@@ -1,4 +1,4 @@
-import { TransactionContext } from '@mikro-orm/core';
+import { TransactionContext, UnitOfWork } from '@mikro-orm/core';
 
 /**
  * Keeps MikroORM from switching on Node's process-wide promise hooks.
@@ -12,10 +12,41 @@ import { TransactionContext } from '@mikro-orm/core';
  * created with `useContext: false` and never consult the storage.
  *
  * So the transaction runs without it. Nested `transactional()` calls on the fork still join the outer transaction:
- * they find it on the fork itself (`em.getTransactionContext()`), not in the storage.
+ * they find it on the fork itself (`em.getTransactionContext()`), not in the storage. The same goes for the flush
+ * (commitWithoutAsyncContext below).
  */
 export function withoutTransactionAsyncContext(): void {
   TransactionContext.create = <T>(_em: unknown, next: (...args: unknown[]) => T): T => next();
+  UnitOfWork.prototype.commit = commitWithoutAsyncContext;
+}
+
+interface UnitOfWorkInternals {
+  working: boolean;
+  flushQueue: (() => Promise<void>)[];
+  doCommit(): Promise<void>;
+  postCommitCleanup(): void;
+}
+
+/**
+ * `UnitOfWork.commit` of MikroORM 6.6.16 (the pinned version) without its `insideFlush` AsyncLocalStorage, the other
+ * storage that switches the hooks on at the first flush. That storage only tells flush event subscribers (hooks
+ * that flush again from inside a flush) apart; this project registers none, so a flush that arrives while the unit
+ * of work is working is queued behind it exactly as MikroORM queues it.
+ */
+async function commitWithoutAsyncContext(this: UnitOfWorkInternals): Promise<void> {
+  if (this.working) {
+    return new Promise((resolve, reject) => {
+      this.flushQueue.push(() => this.doCommit().then(resolve, reject));
+    });
+  }
+  try {
+    this.working = true;
+    await this.doCommit();
+    while (this.flushQueue.length) await this.flushQueue.shift()!();
+  } finally {
+    this.postCommitCleanup();
+    this.working = false;
+  }
 }
 
 /** Whether MikroORM's transaction storage has switched Node's async hooks on (tests, /metrics). */
