@@ -40,7 +40,7 @@ export function prettyAvailable(): boolean {
 }
 
 /**
- * The service logger: JSON lines on stdout, or with LOG_FORMAT=pretty (the default under `npm run dev`)
+ * The service logger: JSON lines on stdout (written asynchronously), or with LOG_FORMAT=pretty (the default under `npm run dev`)
  * pino-pretty through pino's transport when pino-pretty is installed. `destination` (tests) takes the JSON
  * lines instead of stdout.
  */
@@ -50,5 +50,8 @@ export function createLogger(level: LogLevel, format: LogFormat = 'json', destin
   if (format === 'pretty' && prettyAvailable()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
-  return pino(options);
+  // Asynchronous writes: a full stdout pipe (a slow log collector) never blocks the event loop, and a request's log
+  // line costs no synchronous write. Lines still go out in order as soon as the loop is free; pino flushes what is
+  // left synchronously when the process exits (process.exit included).
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
