@@ -109,8 +109,21 @@ function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
   return () => (value ??= compute());
 }
 
+/** An edge whose cursor is encoded when a client selects it (the REST facade never does: most pages need none). */
+function lazyEdge<Item>(node: Item, cursor: () => string): Edge<Item> {
+  let encoded: string | undefined;
+  return {
+    node,
+    get cursor() {
+      return (encoded ??= cursor());
+    },
+  };
+}
+
 function pageInfo(flags: { hasNextPage: () => boolean | Promise<boolean>; hasPreviousPage: () => boolean | Promise<boolean> }, edges: Edge<unknown>[]): PageInfo {
-  const info = { startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null } as PageInfo;
+  const info = {} as PageInfo;
+  Object.defineProperty(info, 'startCursor', { enumerable: true, get: () => edges[0]?.cursor ?? null });
+  Object.defineProperty(info, 'endCursor', { enumerable: true, get: () => edges.at(-1)?.cursor ?? null });
   // Getters: graphql-js awaits a promise a field resolves to, so a flag that needs a query costs it only when asked.
   Object.defineProperty(info, 'hasNextPage', { enumerable: true, get: flags.hasNextPage });
   Object.defineProperty(info, 'hasPreviousPage', { enumerable: true, get: flags.hasPreviousPage });
@@ -128,7 +141,7 @@ export async function keysetConnection<Item, Key>(args: ConnectionArgs, ctx: Gra
   const rows = size === 0 ? [] : await list.load({ limit: size + 1, offset, after, before, fromEnd });
   const more = rows.length > size;
   const items = more ? (fromEnd ? rows.slice(rows.length - size) : rows.slice(0, size)) : rows;
-  const edges = items.map((node) => ({ cursor: encodeCursor({ k: list.encodeKey(list.keyOf(node)) }), node }));
+  const edges = items.map((node) => lazyEdge(node, () => encodeCursor({ k: list.encodeKey(list.keyOf(node)) })));
   const firstKey = items.length > 0 ? list.keyOf(items[0]!) : null;
   const lastKey = items.length > 0 ? list.keyOf(items.at(-1)!) : null;
   // The flag of the direction read comes with the page; the other one is a one-row query, run only when selected.
@@ -190,7 +203,7 @@ export async function offsetConnection<Item>(args: ConnectionArgs, ctx: GraphQLC
   // One more than asked tells whether a next page exists.
   const rows = limit === 0 ? [] : await list.load({ offset: start, limit: limit + 1 });
   const items = rows.slice(0, limit);
-  const edges = items.map((node, i) => ({ cursor: encodeCursor({ o: start + i }), node }));
+  const edges = items.map((node, i) => lazyEdge(node, () => encodeCursor({ o: start + i })));
   return {
     edges,
     pageInfo: pageInfo({ hasNextPage: () => rows.length > limit || (before !== null && end < before), hasPreviousPage: () => start > 0 }, edges),
