@@ -150,6 +150,19 @@ describe('across processes', () => {
   });
 });
 
+describe('transport', () => {
+  it('answers a subscription sent without Accept: text/event-stream with BAD_REQUEST, and opens no stream', async () => {
+    const openStreams = async () => {
+      const metrics = await request(b.baseUrl, '/metrics', { headers: bearer(METRICS_TOKEN) });
+      return Number(/^flattr_live_streams_open\{field="flattrCreated"\} (\d+)$/m.exec(metrics.text)?.[1]);
+    };
+    const before = await openStreams();
+    const answer = await graphql(b, 'subscription { flattrCreated { thing { id } } }');
+    expect(answer.errors).toEqual([{ message: 'Subscriptions are served as Server-Sent Events: send Accept: text/event-stream.', extensions: { code: 'BAD_REQUEST' } }]);
+    expect(await openStreams()).toBe(before);
+  });
+});
+
 describe('authorization as for queries', () => {
   it('refuses statsTotals without the stats scope (FORBIDDEN) and anonymously (UNAUTHENTICATED); a stats token gets the totals', async () => {
     const STATS = 'subscription { statsTotals(everySeconds: 1) { totals { users things flattrs activeSubscriptions } flattrsToday { start count } } }';

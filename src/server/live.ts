@@ -12,6 +12,8 @@ import { createLiveMetrics } from '../ops/live-metrics.js';
 import { operationWeight } from '../rate-limit/document-cost.js';
 import { RATE_LIMITED_MESSAGE, rateLimitTracker } from '../rate-limit/graphql.js';
 
+export const SSE_ONLY_MESSAGE = 'Subscriptions are served as Server-Sent Events: send Accept: text/event-stream.';
+
 /** How often the tokens of open streams are checked again (a revocation also ends them at once, by notification). */
 export const REVALIDATE_MS = 2_000;
 
@@ -69,6 +71,12 @@ export function createLive(deps: { orm: MikroORM; config: AppConfig; logger: Log
     // Subscriptions are not executed (onExecute), so the cost limit and the rate-limit weight that queries get
     // there are applied here, when the subscription starts.
     async onSubscribe({ args, setResultAndStopExecution }) {
+      // Only an event stream can carry a subscription: anything else would open a stream nobody reads.
+      const accept = (args.contextValue as { request?: Request }).request?.headers.get('accept') ?? '';
+      if (!/\btext\/event-stream\b/i.test(accept)) {
+        setResultAndStopExecution({ errors: [new GraphQLError(SSE_ONLY_MESSAGE, { extensions: { code: 'BAD_REQUEST' } })] });
+        return;
+      }
       const measured = measureOperation(args.schema, args.document, args.operationName, args.variableValues);
       if (measured) {
         const errors = operationLimitErrors(measured, deps.limits);
