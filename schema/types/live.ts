@@ -187,8 +187,8 @@ builder.subscriptionFields((t) => ({
   statsTotals: t.field({
     type: StatsTotalsEventRef,
     description:
-      'The `stats` totals and today’s flattrs (scope `stats`): the current numbers first, then whenever a committed ' +
-      `write changed them, at most once every \`everySeconds\` (1 to ${MAX_STATS_INTERVAL_SECONDS}, default ` +
+      'The `stats` totals and today’s flattrs (scope `stats`), whenever a committed write changed them (not when the ' +
+      `subscription starts: a client reads the current numbers with a query), at most once every \`everySeconds\` (1 to ${MAX_STATS_INTERVAL_SECONDS}, default ` +
       `${DEFAULT_STATS_INTERVAL_SECONDS}).`,
     authScopes: { scope: 'stats' },
     args: {
@@ -214,8 +214,10 @@ builder.subscriptionFields((t) => ({
           return { totals: all, flattrsToday: series[0] ?? { start: today, count: 0 }, at: ctx.clock.now() };
         });
       };
-      let seenVersion = -1;
-      let sent = '';
+      const keyOf = (value: StatsTotalsPayload) => JSON.stringify([value.totals, value.flattrsToday]);
+      // The numbers now are the baseline (a client has them from its query): only a change is pushed.
+      let seenVersion = hub.statsVersion;
+      let sent = keyOf(await compute());
       let busy = false;
       const tick = async () => {
         if (busy || !stream.isOpen || hub.statsVersion === seenVersion) return;
@@ -223,7 +225,7 @@ builder.subscriptionFields((t) => ({
         try {
           seenVersion = hub.statsVersion;
           const value = await compute();
-          const key = JSON.stringify([value.totals, value.flattrsToday]);
+          const key = keyOf(value);
           if (key !== sent && stream.isOpen) {
             sent = key;
             stream.push(value);
@@ -234,7 +236,6 @@ builder.subscriptionFields((t) => ({
           busy = false;
         }
       };
-      void tick();
       const timer = setInterval(() => void tick(), every * 1000);
       timer.unref();
       stream.onClose(() => clearInterval(timer));
