@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { exitCode, startRedisServer, startServerProcess, type RedisProcess, type ServerProcess } from './support/processes.js';
 import { Fixtures } from './support/fixtures.js';
@@ -9,6 +9,7 @@ import { subscribe, type SseSubscription } from './support/sse.js';
 import { openDatabase } from '../src/db/database.js';
 import { systemClock } from '../src/config/clock.js';
 import { revokeTokens } from '../src/services/tokens.js';
+import { runSubscriptionPeriod } from '../src/services/subscriptions.js';
 import { encodeGlobalId } from '../schema/global-id.js';
 import type { ThingEntity, UserEntity } from '../src/entities/index.js';
 
@@ -74,6 +75,22 @@ afterAll(async () => {
 });
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** Open subscriptions of a server process, from its metrics. */
+async function openStreams(server: ServerProcess): Promise<number> {
+  const metrics = await request(server.baseUrl, '/metrics', { headers: bearer(METRICS_TOKEN) });
+  return [...metrics.text.matchAll(/^flattr_live_streams_open\{field="[a-zA-Z]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+// Each test starts with no stream open (anonymous ones share one caller cap): closing a connection closes its stream.
+afterEach(async () => {
+  for (const subscription of open.splice(0)) subscription.close();
+  for (const server of [a, b]) {
+    if (server.child.exitCode !== null) continue;
+    for (let i = 0; i < 100 && (await openStreams(server)) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await openStreams(server)).toBe(0);
+  }
+});
 
 async function live(server: ServerProcess, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<SseSubscription> {
   const subscription = await subscribe(server.baseUrl, query, variables, headers);
@@ -160,6 +177,51 @@ describe('transport', () => {
     const answer = await graphql(b, 'subscription { flattrCreated { thing { id } } }');
     expect(answer.errors).toEqual([{ message: 'Subscriptions are served as Server-Sent Events: send Accept: text/event-stream.', extensions: { code: 'BAD_REQUEST' } }]);
     expect(await openStreams()).toBe(before);
+  });
+});
+
+describe('every write path', () => {
+  it('a GraphQL flattrThing on A, and the monthly subscription run (any process), reach a subscriber on B', async () => {
+    const erin = await fx.user({ username: 'erin', balanceCents: 10_000 });
+    const frank = await fx.user({ username: 'frank', balanceCents: 10_000 });
+    const thing = await fx.thing(bob, { title: 'Paths' });
+    const subscription = await live(b, FLATTR_CREATED, { thingId: encodeGlobalId('Thing', thing.id) });
+    const mutation = await graphql(
+      a,
+      'mutation($id: ID!) { flattrThing(id: $id) { __typename ... on FlattrSuccess { flattr { databaseId } } } }',
+      { id: encodeGlobalId('Thing', thing.id) },
+      bearer(await fx.token(erin, ['flattr'])),
+    );
+    expect(mutation.data.flattrThing.__typename).toBe('FlattrSuccess');
+    // frank has subscribed to the thing since before this month: the monthly run flattrs it for him.
+    await orm.em.getConnection().execute(
+      `insert into subscriptions (user_id, thing_id, active, created_at, started_at) values (?, ?, true, '2020-01-01', '2020-01-01')`,
+      [frank.id, thing.id],
+    );
+    expect((await runSubscriptionPeriod(orm.em.fork(), new Date())).flattred).toBe(1);
+    const [first, second] = await subscription.waitForEvents(2);
+    expect(first!.data.data.flattrCreated).toMatchObject({ flattr: { databaseId: mutation.data.flattrThing.flattr.databaseId, source: 'CLICK', owner: { username: 'erin' } }, thing: { flattrCount: 1 } });
+    expect(second!.data.data.flattrCreated).toMatchObject({ flattr: { source: 'SUBSCRIPTION', owner: { username: 'frank' } }, thing: { flattrCount: 2, flattrUserCount: 2 } });
+  });
+
+  it('thingChanged follows an update and the deletion of a thing, then completes', async () => {
+    const thing = await fx.thing(alice, { title: 'Short-lived' });
+    const subscription = await live(b, 'subscription($id: ID!) { thingChanged(id: $id) { change thingId thing { title } } }', { id: encodeGlobalId('Thing', thing.id) });
+    const patch = await graphql(
+      a,
+      'mutation($id: ID!) { updateThing(id: $id, patch: { title: "Renamed" }) { __typename } }',
+      { id: encodeGlobalId('Thing', thing.id) },
+      bearer(aliceToken),
+    );
+    expect(patch.data.updateThing.__typename).toBe('UpdateThingSuccess');
+    const deleted = await graphql(a, 'mutation($id: ID!) { deleteThing(id: $id) { __typename } }', { id: encodeGlobalId('Thing', thing.id) }, bearer(aliceToken));
+    expect(deleted.data.deleteThing.__typename).toBe('DeleteThingSuccess');
+    expect(await subscription.closed).toBe(true);
+    expect(subscription.results()).toEqual([
+      { data: { thingChanged: { change: 'UPDATED', thingId: encodeGlobalId('Thing', thing.id), thing: { title: 'Renamed' } } } },
+      { data: { thingChanged: { change: 'DELETED', thingId: encodeGlobalId('Thing', thing.id), thing: null } } },
+    ]);
+    expect(subscription.events[subscription.events.length - 1]!.event).toBe('complete');
   });
 });
 

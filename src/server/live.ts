@@ -64,7 +64,13 @@ export function createLive(deps: { orm: MikroORM; config: AppConfig; logger: Log
       const session: LiveSession = {
         hub: liveHub,
         owner: { key: tracker.admission.bucket, tokenId: ctx.viewer?.tokenId ?? null, userId: ctx.viewer?.user.id ?? null },
-        charge: () => tracker.gate.charge(tracker.admission, 1),
+        // One more point for the stream's open time. Charged on a copy that holds no points of its own: a refusal
+        // must not give back the request that opened the stream (what charge() does for a query's weight).
+        charge: () => {
+          const counted = tracker.admission.counted;
+          if (!counted) return Promise.resolve(true);
+          return tracker.gate.charge({ ...tracker.admission, counted: { ...counted, points: 0 } }, 1);
+        },
       };
       extendContext({ live: session } as never);
     },

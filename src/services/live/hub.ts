@@ -250,7 +250,7 @@ export class LiveHub {
     if (tokenIds.size > 0) {
       const rows = await this.options.em.getConnection().execute<{ id: number }[]>(
         `select t.id from oauth_access_tokens t join oauth_clients c on c.id = t.client_id
-          where t.id = any(?::int[]) and t.revoked_at is null and c.enabled`,
+          where t.id in (?) and t.revoked_at is null and c.enabled`,
         [[...tokenIds]],
       );
       for (const row of rows) tokenIds.delete(row.id);
