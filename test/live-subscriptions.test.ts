@@ -180,6 +180,22 @@ describe('transport', () => {
   });
 });
 
+describe('bad input', () => {
+  it('answers a malformed or wrong-type id, and an interval out of range, with BAD_USER_INPUT naming the argument', async () => {
+    const cases: [string, Record<string, unknown>, Record<string, string>, string][] = [
+      ['subscription($id: ID!) { thingChanged(id: $id) { change } }', { id: 'abc' }, {}, 'Invalid global id "abc": use the id field of an object'],
+      ['subscription($id: ID!) { thingChanged(id: $id) { change } }', { id: encodeGlobalId('User', alice.id) }, {}, '"id" must be the id of a Thing, not of a User'],
+      ['subscription($id: ID) { flattrCreated(ownerId: $id) { thing { id } } }', { id: encodeGlobalId('Thing', t1.id) }, {}, '"ownerId" must be the id of a User, not of a Thing'],
+      ['subscription { statsTotals(everySeconds: 0) { at } }', {}, bearer(staffToken), 'everySeconds must be between 1 and 3600'],
+    ];
+    for (const [query, variables, headers, message] of cases) {
+      const subscription = await live(b, query, variables, headers);
+      expect(await subscription.closed).toBe(true);
+      expect(subscription.results()).toEqual([{ errors: [expect.objectContaining({ message, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })] }]);
+    }
+  });
+});
+
 describe('every write path', () => {
   it('a GraphQL flattrThing on A, and the monthly subscription run (any process), reach a subscriber on B', async () => {
     const erin = await fx.user({ username: 'erin', balanceCents: 10_000 });

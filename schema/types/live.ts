@@ -4,7 +4,7 @@ import { FlattrRef, ThingRef } from '../refs.js';
 import { StatsBucketRef, StatsTotalsRef } from './stats.js';
 import type { GraphQLContext } from '../context.js';
 import { badUserInput, codedError } from '../errors.js';
-import { decodeGlobalId, encodeGlobalId } from '../global-id.js';
+import { databaseIdOf, encodeGlobalId } from '../global-id.js';
 import { findThingsWithOwners } from '../loaders.js';
 import type { FlattrEntity, ThingEntity, UserEntity } from '../../src/entities/index.js';
 import { LiveLimitError, type LiveHandler } from '../../src/services/live/hub.js';
@@ -122,11 +122,7 @@ async function openLive<T>(ctx: GraphQLContext, kind: string, handle: LiveHandle
 }
 
 /** The numeric key of a global id of `typename`, or BAD_USER_INPUT naming the argument. */
-function idOf(value: string | number, typename: 'Thing' | 'User', argument: string): number {
-  const decoded = decodeGlobalId(String(value), argument);
-  if (decoded.typename !== typename) throw badUserInput(`The id ${argument} must be the id of a ${typename}`, argument);
-  return decoded.keys[0] as number;
-}
+const idOf = (value: string | number, typename: 'Thing' | 'User', argument: string): number => databaseIdOf(String(value), typename, argument);
 
 function seesThing(ctx: GraphQLContext, hidden: boolean, ownerId: number): boolean {
   return !hidden || ctx.viewer?.user.id === ownerId;
