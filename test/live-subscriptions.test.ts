@@ -292,6 +292,22 @@ describe('authorization as for queries', () => {
     expect(notFound.results()[0].errors[0]).toMatchObject({ message: 'No thing was found', extensions: { code: 'NOT_FOUND' } });
   });
 
+  it('keeps the flattrs of a user who hides their flattrs with that user (a private flattr list stays private)', async () => {
+    const quiet = await fx.user({ username: 'quiet', balanceCents: 10_000, hideFlattrs: true });
+    const quietToken = await fx.token(quiet, ['flattr']);
+    const thing = await fx.thing(alice, { title: 'Watched privately' });
+    const owner = await live(b, FLATTR_CREATED, { thingId: encodeGlobalId('Thing', thing.id) }, bearer(aliceToken));
+    const self = await live(b, FLATTR_CREATED, { thingId: encodeGlobalId('Thing', thing.id) }, bearer(quietToken));
+    expect(await restFlattr(a, quietToken, thing)).toBe(200);
+    expect(await restFlattr(a, bobToken, thing)).toBe(200);
+    const [mine] = await self.waitForEvents(1);
+    expect(mine!.data.data.flattrCreated.flattr.owner).toEqual({ username: 'quiet' });
+    // The owner's first event is bob's, committed after quiet's.
+    const [first] = await owner.waitForEvents(1);
+    expect(first!.data.data.flattrCreated.flattr.owner).toEqual({ username: 'bob' });
+    expect(first!.data.data.flattrCreated.thing.flattrCount).toBe(2);
+  });
+
   it("ends a revoked token's stream with a final TOKEN_REVOKED event", async () => {
     const token = await fx.token(carol, ['flattr']);
     const subscription = await live(b, 'subscription($id: ID!) { thingChanged(id: $id) { change thing { title } } }', { id: encodeGlobalId('Thing', t3.id) }, bearer(token));
