@@ -210,18 +210,22 @@ export class LiveHub {
     }
   }
 
-  /** The committed rows behind a notification, read once for every stream. */
+  /**
+   * The committed rows behind a notification, read once for every stream. Read from the primary (never a replica,
+   * which may not have the commit yet).
+   */
   private async load(notification: LiveNotification): Promise<LiveEvent | null> {
     const em = this.options.em.fork();
+    const primary = { connectionType: 'write' } as const;
     switch (notification.kind) {
       case 'flattr': {
-        const flattr = await em.findOne(Flattr, { id: notification.flattrId }, { populate: ['user'] });
-        const thing = await em.findOne(Thing, { id: notification.thingId }, { populate: ['owner'] });
+        const flattr = await em.findOne(Flattr, { id: notification.flattrId }, { populate: ['user'], ...primary });
+        const thing = await em.findOne(Thing, { id: notification.thingId }, { populate: ['owner'], ...primary });
         // Gone already (the thing was deleted right after): nothing to announce.
         return flattr && thing ? { kind: 'flattr', flattr, thing } : null;
       }
       case 'thing': {
-        const thing = notification.op === 'delete' ? null : await em.findOne(Thing, { id: notification.thingId }, { populate: ['owner'] });
+        const thing = notification.op === 'delete' ? null : await em.findOne(Thing, { id: notification.thingId }, { populate: ['owner'], ...primary });
         if (notification.op !== 'delete' && !thing) return null;
         return { kind: 'thing', op: notification.op, thingId: notification.thingId, ownerId: notification.ownerId, hidden: notification.hidden, thing };
       }
