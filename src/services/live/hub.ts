@@ -170,6 +170,8 @@ export class LiveHub {
     const hit = this.shared.get(key);
     if (hit && hit.until > now) return hit.value as Promise<T>;
     const value = compute();
+    // Keys change daily (statistics of today): expired ones go before they pile up.
+    for (const [old, entry] of this.shared) if (entry.until <= now) this.shared.delete(old);
     this.shared.set(key, { until: now + ttlMs, value });
     value.catch(() => this.shared.delete(key));
     return value;
