@@ -8,6 +8,7 @@ import type { GraphQLContext } from '../../schema/context.js';
 import { measureOperation, operationLimitErrors, type DocumentLimits } from '../../schema/limits.js';
 import { LiveHub, type LiveSession } from '../services/live/hub.js';
 import { LiveListener } from '../services/live/listener.js';
+import { createRedisCallerCount } from './live-callers.js';
 import { createLiveMetrics } from '../ops/live-metrics.js';
 import { operationWeight } from '../rate-limit/document-cost.js';
 import { RATE_LIMITED_MESSAGE, rateLimitTracker } from '../rate-limit/graphql.js';
@@ -41,8 +42,10 @@ export function createLive(deps: { orm: MikroORM; config: AppConfig; logger: Log
     onConnected: () => hub?.reconnected(),
     onError: (error) => logger.warn({ err: error }, 'live events: LISTEN connection failed; reconnecting'),
   });
+  const callers = createRedisCallerCount(config, logger);
   hub = new LiveHub({
     em: orm.em.fork(),
+    callers,
     limits: {
       perCaller: config.liveMaxPerCaller,
       perProcess: config.liveMaxStreams,
@@ -107,6 +110,7 @@ export function createLive(deps: { orm: MikroORM; config: AppConfig; logger: Log
     close: async () => {
       liveHub.shutdown();
       await listener.stop();
+      await callers?.close();
     },
   };
 }

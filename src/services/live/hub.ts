@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Flattr, Thing, type FlattrEntity, type ThingEntity } from '../../entities/index.js';
 import type { LiveNotification } from './events.js';
@@ -56,11 +57,26 @@ export type LiveHandler<T> = (event: LiveEvent) => T | null | Promise<T | null>;
 
 interface Entry {
   stream: LiveStream<unknown>;
+  /** Its member in the shared per-caller count. */
+  id: string;
   handle: LiveHandler<unknown>;
   kind: string;
   /** Charges the caller one request; false when the bucket is empty. */
   charge: (() => Promise<boolean>) | null;
 }
+
+/** The per-caller count shared by every process (src/server/live-callers.ts: Redis). */
+export interface LiveCallerCount {
+  /** Counts the stream for its caller; false when the caller has `max` open already (in any process). */
+  acquire(caller: string, streamId: string, max: number): Promise<boolean>;
+  release(caller: string, streamId: string): void;
+  /** Keeps the open streams of this process counted (a stream not refreshed for a while is forgotten). */
+  refresh(streams: { caller: string; streamId: string }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often the open streams are refreshed in the shared count. */
+const SHARED_REFRESH_MS = 10_000;
 
 export interface LiveHubOptions {
   /** A root entity manager: each event is read on a fork of it. */
@@ -69,6 +85,8 @@ export interface LiveHubOptions {
   metrics?: LiveMetrics;
   /** Starts the LISTEN connection (resolves once it listens). */
   listen?: () => Promise<void>;
+  /** Shares LIVE_MAX_PER_CALLER between processes; without it the cap is per process. */
+  callers?: LiveCallerCount | null;
   /** Logs an error of an event's delivery (never thrown at the notification source). */
   onError?: (error: unknown) => void;
 }
@@ -119,8 +137,15 @@ export class LiveHub {
       onClose: (closed) => this.remove(closed),
       onDropped: (count) => this.options.metrics?.dropped(kind, count),
     });
-    this.entries.set(stream as LiveStream<unknown>, { stream: stream as LiveStream<unknown>, handle: handle as LiveHandler<unknown>, kind, charge });
+    const id = randomUUID();
+    this.entries.set(stream as LiveStream<unknown>, { stream: stream as LiveStream<unknown>, id, handle: handle as LiveHandler<unknown>, kind, charge });
     this.perCaller.set(owner.key, mine + 1);
+    const callers = this.options.callers;
+    if (callers && !(await callers.acquire(owner.key, id, perCaller))) {
+      void stream.return();
+      this.options.metrics?.refused('caller');
+      throw new LiveLimitError('caller', perCaller);
+    }
     this.startTimer();
     try {
       await this.options.listen?.();
@@ -132,7 +157,9 @@ export class LiveHub {
   }
 
   private remove(stream: LiveStream<unknown>): void {
-    if (!this.entries.delete(stream)) return;
+    const entry = this.entries.get(stream);
+    if (!entry || !this.entries.delete(stream)) return;
+    this.options.callers?.release(stream.owner.key, entry.id);
     const left = (this.perCaller.get(stream.owner.key) ?? 1) - 1;
     if (left > 0) this.perCaller.set(stream.owner.key, left);
     else this.perCaller.delete(stream.owner.key);
@@ -250,7 +277,14 @@ export class LiveHub {
    * end their streams, whatever notification was missed; streams open longer than LIVE_CHARGE_SECONDS since their
    * last charge cost their caller one more request, and end with RATE_LIMITED when the bucket is empty.
    */
+  private lastSharedRefresh = Date.now();
+
   private async revalidate(): Promise<void> {
+    const callers = this.options.callers;
+    if (callers && Date.now() - this.lastSharedRefresh >= SHARED_REFRESH_MS) {
+      this.lastSharedRefresh = Date.now();
+      await callers.refresh([...this.entries.values()].map((entry) => ({ caller: entry.stream.owner.key, streamId: entry.id })));
+    }
     const tokenIds = new Set<number>();
     for (const { stream } of this.entries.values()) if (stream.isOpen && stream.owner.tokenId !== null) tokenIds.add(stream.owner.tokenId);
     if (tokenIds.size > 0) {
