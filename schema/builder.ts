@@ -59,6 +59,8 @@ export const builder = new SchemaBuilder<{
       scope: (scope) => ctx.viewer?.scopes.has(scope) ?? false,
     }),
     treatErrorsAsUnauthorized: true,
+    // Subscriptions (schema/types/live.ts): scopes are checked when one starts, and again for every event.
+    authorizeOnSubscribe: true,
     unauthorizedError: (_parent, ctx, _info, result) => unauthorizedError(result.failure, ctx.viewer !== null),
   },
   relay: {

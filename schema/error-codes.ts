@@ -31,6 +31,14 @@ export const GRAPHQL_ERROR_CODES = {
   QUERY_TOO_DEEP: 'The query is nested too deeply.',
   /** The document's computed cost (fields times page sizes) is over the server's limit. */
   QUERY_TOO_COSTLY: 'The query would cost more than the server allows.',
+  /** Subscriptions: the caller (token or client address) or the server has as many open subscriptions as allowed. */
+  SUBSCRIPTION_LIMIT: 'Too many open subscriptions: close one, or try again later.',
+  /** Subscriptions, final event: the client did not read its events fast enough and was dropped. */
+  SLOW_CONSUMER: 'The subscription ended because its events were not read in time.',
+  /** Subscriptions, final event: the access token was revoked (or its application disabled) while the stream was open. */
+  TOKEN_REVOKED: 'The subscription ended because its token is no longer valid.',
+  /** Subscriptions, final event: the server is shutting down; subscribe again. */
+  SERVER_SHUTTING_DOWN: 'The subscription ended because the server is shutting down.',
   /** The API must be used over TLS (REQUIRE_TLS). */
   TLS_REQUIRED: 'The request must be made over HTTPS.',
   /** A fault of the server; the message is generic and the details are in the server's log. */

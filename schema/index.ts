@@ -14,6 +14,7 @@ import './types/mutations/index.js';
 import './types/thing-input-problem.js';
 import './types/search.js';
 import './types/stats.js';
+import './types/live.js';
 
 export type { GraphQLContext } from './context.js';
 // guardStringArguments: string arguments holding U+0000 are BAD_USER_INPUT (schema/input-guard.ts).

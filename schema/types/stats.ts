@@ -34,8 +34,8 @@ import {
 /** The `stats` object itself carries nothing: each field computes its own answer. */
 type StatsRoot = Record<string, never>;
 const StatsRef = builder.objectRef<StatsRoot>('Stats');
-const StatsTotalsRef = builder.objectRef<Totals>('StatsTotals');
-const StatsBucketRef = builder.objectRef<Bucket>('StatsBucket');
+export const StatsTotalsRef = builder.objectRef<Totals>('StatsTotals');
+export const StatsBucketRef = builder.objectRef<Bucket>('StatsBucket');
 const StatsTopThingRef = builder.objectRef<TopThing>('StatsTopThing');
 const StatsTopCreatorRef = builder.objectRef<TopCreator>('StatsTopCreator');
 const StatsCategoryRef = builder.objectRef<BreakdownRow>('StatsCategory');

@@ -49,6 +49,14 @@ export interface AppConfig {
   httpRequestTimeoutMs: number;
   /** STATS_CACHE_SECONDS: how long a `stats` answer is reused by this process (0: never). */
   statsCacheSeconds: number;
+  /** LIVE_MAX_PER_CALLER: open GraphQL subscriptions per token (or per client address without one), per process. */
+  liveMaxPerCaller: number;
+  /** LIVE_MAX_STREAMS: open GraphQL subscriptions per process. */
+  liveMaxStreams: number;
+  /** LIVE_BUFFER_EVENTS: events kept for a subscriber that does not read them before it is dropped (SLOW_CONSUMER). */
+  liveBufferEvents: number;
+  /** LIVE_CHARGE_SECONDS: every such period a subscription stays open costs its caller one more request (0: never). */
+  liveChargeSeconds: number;
   /** SEARCH_COUNT_CACHE_SIZE: search counts (`total_items`) this process keeps per filter, exact while no thing changes (0: none). */
   searchCountCacheSize: number;
   /** SEARCH_RELEVANCE_CACHE_IDS: thing ids this process keeps for the relevance levels of searches with terms (0: none). */
@@ -228,6 +236,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     httpHeadersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
     httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     statsCacheSeconds: integer(env, 'STATS_CACHE_SECONDS', 30, 0, 3_600),
+    liveMaxPerCaller: integer(env, 'LIVE_MAX_PER_CALLER', 10, 1, 10_000),
+    liveMaxStreams: integer(env, 'LIVE_MAX_STREAMS', 5_000, 1, 1_000_000),
+    liveBufferEvents: integer(env, 'LIVE_BUFFER_EVENTS', 100, 1, 100_000),
+    liveChargeSeconds: integer(env, 'LIVE_CHARGE_SECONDS', 60, 0, 86_400),
     searchCountCacheSize: integer(env, 'SEARCH_COUNT_CACHE_SIZE', 10_000, 0, 1_000_000),
     searchRelevanceCacheIds: integer(env, 'SEARCH_RELEVANCE_CACHE_IDS', 2_000_000, 0, 100_000_000),
     eventLoopStallMs,

@@ -201,14 +201,110 @@
         var stats = result.data.stats;
         drawTotals(stats.totals);
         drawChart(stats.flattrs);
+        series = stats.flattrs;
         drawTopThings(stats.topThings);
         document.getElementById('results').hidden = false;
         var help = document.getElementById('access-help');
         if (help) help.hidden = true;
         setStatus('Statistics from ' + variables.from + ' to ' + variables.to + '.', 'ready');
+        if (!live.started) startLive(headers);
       })
       .catch(function (e) {
         showError('The statistics could not be loaded: ' + e.message);
+      });
+  }
+
+  // Live updates (issue 20): the `statsTotals` subscription over Server-Sent Events (fetch, so the same headers as the
+  // query), which redraws the totals and today's bar. When the stream fails or ends, the page polls every
+  // POLL_SECONDS and tries the stream again; `data-live` on #dashboard says which ("live", "polling").
+  var POLL_SECONDS = 15;
+  var LIVE_QUERY =
+    'subscription DashboardLive { statsTotals(everySeconds: 2) { totals { users things flattrs activeSubscriptions } flattrsToday { start count } } }';
+  var series = [];
+  var live = { started: false, timer: null };
+
+  function applyLive(event) {
+    drawTotals(event.totals);
+    var today = event.flattrsToday;
+    var changed = false;
+    series = series.map(function (bucket) {
+      if (bucket.start !== today.start || bucket.count === today.count) return bucket;
+      changed = true;
+      return { start: bucket.start, count: today.count };
+    });
+    if (changed) drawChart(series);
+  }
+
+  function poll(headers) {
+    var variables = { from: document.getElementById('from').value || null, to: document.getElementById('to').value || null };
+    var body = JSON.stringify({ query: QUERY, variables: variables, operationName: 'Dashboard' });
+    return fetch('/graphql', { method: 'POST', headers: headers, credentials: 'same-origin', body: body })
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (result) {
+        if (!result.data || !result.data.stats) return;
+        drawTotals(result.data.stats.totals);
+        series = result.data.stats.flattrs;
+        drawChart(series);
+        drawTopThings(result.data.stats.topThings);
+      });
+  }
+
+  function fallBack(headers) {
+    if (live.timer) return;
+    root.setAttribute('data-live', 'polling');
+    live.timer = window.setTimeout(function () {
+      live.timer = null;
+      poll(headers)
+        .catch(function () {
+          /* the next attempt says more */
+        })
+        .then(function () {
+          startLive(headers);
+        });
+    }, POLL_SECONDS * 1000);
+  }
+
+  function startLive(headers) {
+    live.started = true;
+    if (!window.ReadableStream || !window.TextDecoder) return fallBack(headers);
+    var liveHeaders = {};
+    Object.keys(headers).forEach(function (key) {
+      liveHeaders[key] = headers[key];
+    });
+    liveHeaders.Accept = 'text/event-stream';
+    fetch('/graphql', { method: 'POST', headers: liveHeaders, credentials: 'same-origin', body: JSON.stringify({ query: LIVE_QUERY, operationName: 'DashboardLive' }) })
+      .then(function (response) {
+        if (response.status !== 200 || !response.body) throw new Error('status ' + response.status);
+        root.setAttribute('data-live', 'live');
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = '';
+        function read() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) throw new Error('stream ended');
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var end;
+            while ((end = buffer.indexOf('\n\n')) >= 0) {
+              var block = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              var data = block.split('\n').filter(function (line) {
+                return line.indexOf('data: {') === 0;
+              })[0];
+              if (!data) continue;
+              var result = JSON.parse(data.slice(6));
+              // A final event (the server ends the stream) or a refusal: fall back to polling.
+              if (result.errors || !result.data) throw new Error(result.errors ? result.errors[0].message : 'no data');
+              applyLive(result.data.statsTotals);
+            }
+            return read();
+          });
+        }
+        return read();
+      })
+      .catch(function () {
+        fallBack(headers);
       });
   }
 

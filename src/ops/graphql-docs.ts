@@ -69,5 +69,19 @@ ${Object.entries(GRAPHQL_ERROR_CODES).map(([code, meaning]) => html`<tr><td><cod
 alone, and send the query with it once when the answer is <code>PERSISTED_QUERY_NOT_FOUND</code>; after that a
 <code>GET</code> with the hash alone works. Operators can restrict the endpoint to an allow-list of documents
 (<code>PERSISTED_QUERY_NOT_ALLOWED</code> for anything else). To generate a typed client, point a code generator (for
-example graphql-codegen) at <code>/graphql</code> or at <code>/schema.graphql</code>.</p>`;
+example graphql-codegen) at <code>/graphql</code> or at <code>/schema.graphql</code>.</p>
+
+<h3 id="graphql-live">Live updates (subscriptions)</h3>
+<p>The <code>Subscription</code> root (<code>flattrCreated</code>, <code>thingChanged</code>, <code>statsTotals</code>)
+is served over Server-Sent Events: POST <code>/graphql</code> with <code>Accept: text/event-stream</code> (the
+graphql-sse "distinct connections" mode), with the same token as for queries. Events are sent only for committed
+writes and carry the same object types as queries; visibility and scopes are checked when the subscription starts
+and for every event. Opening one counts like a query, and while it stays open it counts one more request per period the server sets (a
+minute by default).
+A stream the server ends gets a final event with a code (<code>SLOW_CONSUMER</code>, <code>TOKEN_REVOKED</code>,
+<code>SERVER_SHUTTING_DOWN</code>, <code>RATE_LIMITED</code>); too many open ones are refused with
+<code>SUBSCRIPTION_LIMIT</code>.</p>
+<pre><code>curl -N -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \\
+  -d '{"query":"subscription { flattrCreated { flattr { id } thing { id flattrCount } } }"}' \\
+  http://localhost:3000/graphql</code></pre>`;
 }

@@ -29,6 +29,11 @@ export function withRateLimit<C extends object>(context: C, tracker: GraphQLRate
   return Object.assign(context, { [TRACKER]: tracker });
 }
 
+/** The request's rate-limit tracker, when /graphql admitted it (subscriptions charge their open time to it). */
+export function rateLimitTracker(context: object): GraphQLRateLimit | undefined {
+  return (context as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];
+}
+
 export const RATE_LIMITED_MESSAGE = 'Rate limit exceeded';
 
 const trackerOf = (context: unknown) => (context as Record<symbol, GraphQLRateLimit | undefined>)[TRACKER];

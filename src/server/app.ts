@@ -21,6 +21,7 @@ import { graphqlMetricsPlugin } from '../ops/graphql-metrics.js';
 import { EventLoopMonitor } from '../ops/event-loop-monitor.js';
 import { sendPage } from '../web/respond.js';
 import { sessionStatsViewer } from '../web/dashboard.js';
+import { createLive, type Live } from './live.js';
 
 /** What the app is built from: src/server/app-deps.ts (re-exported for the callers of createApp). */
 export type { AppDeps } from './app-deps.js';
@@ -31,10 +32,20 @@ export const OPENAPI_PATH = '/rest/v2/openapi.json';
 /** What closeApp stops for each app (timers of the stall guard). */
 const closers = new WeakMap<Koa, () => void>();
 
-/** Stops an app's own timers (the event-loop monitor). The server's shutdown and the tests' close call it; idempotent. */
+/** GraphQL subscriptions of each app (src/server/live.ts). */
+const lives = new WeakMap<Koa, Live>();
+
+/** Stops an app's own timers (the event-loop monitor) and its subscriptions. The server's shutdown and the tests' close call it; idempotent. */
 export function closeApp(app: Koa): void {
   closers.get(app)?.();
   closers.delete(app);
+  void lives.get(app)?.close();
+  lives.delete(app);
+}
+
+/** Graceful shutdown, before the drain: open subscriptions end with a final SERVER_SHUTTING_DOWN event. */
+export function endSubscriptions(app: Koa): void {
+  lives.get(app)?.shutdown();
 }
 
 function isUnder(path: string, prefix: string): boolean {
@@ -64,7 +75,9 @@ export function createApp(deps: AppDeps): Koa {
   // Authentication is injected into both request paths, like the rate limiter; so is the admission they share.
   const authenticate = authenticateAccessToken;
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits, authenticate });
-  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics)], {
+  const live = createLive({ orm, config, logger, registry: metrics.registry, limits });
+  lives.set(app, live);
+  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics), live.plugin], {
     logger,
     trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
     compiled: { onExecution: (outcome) => metrics.compiledExecution(outcome) },

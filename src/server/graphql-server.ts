@@ -9,6 +9,7 @@ import { errorCodesPlugin, maskUnexpectedError } from './graphql-errors.js';
 import { GRAPHIQL_CSP, renderGraphiQLPage } from './graphiql.js';
 import { apqPlugin, TrustedDocuments, trustedDocumentsPlugin } from './persisted-operations.js';
 import { compiledExecutionPlugin, type CompiledExecutionOptions } from './graphql-compiled.js';
+import { isEventStream, streamEvents } from './live-transport.js';
 
 /**
  * Depth, fragment nesting and introspection bounds while validating (cached per document by Yoga, so with size
@@ -90,6 +91,8 @@ export type GraphQLServer = ReturnType<typeof createGraphQLServer>;
 /** Runs Yoga inside Koa and copies its Fetch API response onto the Koa context. */
 export async function serveGraphQL(yoga: GraphQLServer, ctx: Context, context: GraphQLContext): Promise<void> {
   const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, context);
+  // Subscriptions (src/server/live.ts): streamed, never buffered.
+  if (isEventStream(response)) return streamEvents(ctx, response);
   const body = response.body ? Buffer.from(await response.arrayBuffer()) : null;
   response.headers.forEach((value, key) => ctx.set(key, value));
   if (/^text\/html\b/i.test(response.headers.get('content-type') ?? '')) {

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
   const logger = worker === null ? baseLogger : baseLogger.child({ worker });
   // The server's modules, loaded only by a process that serves (so a cluster primary stays small).
-  const [http, { systemClock }, { openDatabase }, { closeApp, createApp }, { provideDatabase }, { startSubscriptionsCron }, { createRateLimiter }, { Readiness }] =
+  const [http, { systemClock }, { openDatabase }, { closeApp, createApp, endSubscriptions }, { provideDatabase }, { startSubscriptionsCron }, { createRateLimiter }, { Readiness }] =
     await Promise.all([
       import('node:http').then((m) => m.default),
       import('../config/clock.js'),
@@ -87,6 +87,8 @@ async function main(): Promise<void> {
     try {
       await startup.catch(() => undefined); // start-up reports its own failure
       const { server, orm, database } = started;
+      // Open subscriptions get a final event and end, so they do not hold the drain (issue 20).
+      if (started.app) endSubscriptions(started.app);
       if (server?.listening) {
         // Stop accepting, close idle keep-alive connections, let the requests in flight finish (their responses say
         // `Connection: close`) for up to SHUTDOWN_TIMEOUT_MS, then cut whatever is left.
