@@ -42,9 +42,11 @@ export function rateLimitWeightPlugin(): Plugin {
   return {
     // The bucket as it stands after the weight was charged, written into the result object before Yoga serialises
     // it: no parse and stringify of the answer afterwards (withRateLimitExtension stays for the other bodies).
-    onResultProcess({ result, setResult, serverContext }) {
+    onResultProcess({ request, result, setResult, serverContext }) {
       const tracker = trackerOf(serverContext);
       if (!tracker || Array.isArray(result) || !result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+      // Event streams (SSE) carry no extension, as before: only JSON bodies do.
+      if ((request.headers.get('accept') ?? '').includes('text/event-stream')) return;
       const single = result as ExecutionResult;
       setResult({ ...single, extensions: { ...(single.extensions ?? {}), rateLimit: rateLimitExtension(tracker.admission.state) } });
       tracker.extensionWritten = true;
