@@ -41,6 +41,11 @@ describe('configuration', () => {
       eventLoopStallHoldSeconds: 30,
       logFormat: 'json',
       webConcurrency: 1,
+      jobs: true,
+      jobsTickSeconds: 30,
+      databaseReplicaUrls: [],
+      replicaStickySeconds: 5,
+      replicaMaxLagSeconds: 10,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
     expect(loadConfig({ DATA_DIR: '/var/lib/flattr' }, '/srv/app')).toMatchObject({ dataDir: '/var/lib/flattr', dataDirIsDefault: false });

@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
+import { readJobRuns, type JobScheduler } from '../jobs/scheduler.js';
 
 /**
  * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
@@ -51,7 +52,7 @@ export interface AppMetrics {
 /** HTTP methods outside this list are reported as `OTHER` (any string can be sent as a method). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMonitor | null } = {}): AppMetrics {
+export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMonitor | null; jobs?: JobScheduler | null } = {}): AppMetrics {
   const registry = new Registry();
   const requests = new Counter({
     name: 'flattr_http_requests_total',
@@ -118,6 +119,7 @@ export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMon
   });
 
   if (options.eventLoop) registerEventLoopMetrics(registry, options.eventLoop);
+  if (options.jobs) registerJobMetrics(registry, orm, options.jobs);
 
   const operationNames = new Set<string>();
   const operationLabel = (name: string | null | undefined): string => {
@@ -197,6 +199,75 @@ function registerEventLoopMetrics(registry: Registry, monitor: EventLoopMonitor)
     registers: [registry],
     collect() {
       this.set(monitor.stallMs / 1000);
+    },
+  });
+}
+
+/**
+ * The background jobs (src/jobs/): each job's last run as `job_runs` records it, whichever process ran it (read at
+ * each scrape, one small query on the primary), and what this process did.
+ */
+function registerJobMetrics(registry: Registry, orm: MikroORM, scheduler: JobScheduler): void {
+  const names = scheduler.jobs.map((job) => job.name);
+  // One read of job_runs per scrape, shared by the gauges below.
+  let pending: Promise<Awaited<ReturnType<typeof readJobRuns>> | null> | null = null;
+  const runs = () => {
+    pending ??= readJobRuns(orm.em.fork())
+      .catch(() => null)
+      .finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  };
+  const seconds = (date: Date | null | undefined) => (date ? date.getTime() / 1000 : 0);
+  new Gauge({
+    name: 'flattr_job_last_run_timestamp_seconds',
+    help: 'When each background job last started, in Unix seconds, in any process (0: never).',
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, seconds(rows?.get(job)?.lastStartedAt));
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_last_duration_seconds',
+    help: "How long each background job's last finished run took.",
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, (rows?.get(job)?.lastDurationMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_last_success',
+    help: "1 when each background job's last finished run succeeded, 0 when it failed or never finished.",
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, rows?.get(job)?.lastOutcome === 'ok' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_runs',
+    help: 'Finished runs of each background job, over all processes.',
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, rows?.get(job)?.runs ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_process_runs',
+    help: 'Runs of each background job by this process, by outcome (busy: another process held the job\'s lock).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const job of names) {
+        const stats = scheduler.processStats(job);
+        for (const outcome of ['ok', 'failed', 'busy'] as const) this.set({ job, outcome }, stats?.[outcome] ?? 0);
+      }
     },
   });
 }

@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   const eventLoop = config.eventLoopStallMs > 0
     ? new EventLoopMonitor({ stallMs: config.eventLoopStallMs, holdSeconds: config.eventLoopStallHoldSeconds, clock })
     : null;
-  const metrics: AppMetrics = createMetrics(orm, { eventLoop });
+  const metrics: AppMetrics = createMetrics(orm, { eventLoop, jobs: deps.jobs ?? null });
   rateLimits.onRefused = (stage) => metrics.rateLimitRejected(stage);
   const readiness = deps.readiness ?? new Readiness();
   registerReadinessChecks(readiness, { orm, config, rateLimiter });
