@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import { readJobRuns, type JobScheduler } from '../jobs/scheduler.js';
+import type { ReplicaMonitor } from '../db/replicas.js';
 
 /**
  * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
@@ -52,7 +53,10 @@ export interface AppMetrics {
 /** HTTP methods outside this list are reported as `OTHER` (any string can be sent as a method). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMonitor | null; jobs?: JobScheduler | null } = {}): AppMetrics {
+export function createMetrics(
+  orm: MikroORM,
+  options: { eventLoop?: EventLoopMonitor | null; jobs?: JobScheduler | null; replicas?: ReplicaMonitor | null } = {},
+): AppMetrics {
   const registry = new Registry();
   const requests = new Counter({
     name: 'flattr_http_requests_total',
@@ -120,6 +124,7 @@ export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMon
 
   if (options.eventLoop) registerEventLoopMetrics(registry, options.eventLoop);
   if (options.jobs) registerJobMetrics(registry, orm, options.jobs);
+  if (options.replicas) registerReplicaMetrics(registry, options.replicas);
 
   const operationNames = new Set<string>();
   const operationLabel = (name: string | null | undefined): string => {
@@ -199,6 +204,43 @@ function registerEventLoopMetrics(registry: Registry, monitor: EventLoopMonitor)
     registers: [registry],
     collect() {
       this.set(monitor.stallMs / 1000);
+    },
+  });
+}
+
+/** Read replicas (src/db/replicas.ts): each one's state and lag, and where this process's reads went. */
+function registerReplicaMetrics(registry: Registry, monitor: ReplicaMonitor): void {
+  new Gauge({
+    name: 'flattr_db_replica_up',
+    help: 'Whether each read replica is in rotation (1) or out of it (0: down, lagging, or not checked yet).',
+    labelNames: ['replica', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of monitor.states.replicas) this.set({ replica: r.name, state: r.state }, r.state === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_db_replica_lag_seconds',
+    help: "How far each read replica's replay is behind, as its last check saw it (-1: unknown, e.g. down).",
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of monitor.states.replicas) this.set({ replica: r.name }, r.lagSeconds ?? -1);
+    },
+  });
+  const counted = new Map<string, number>();
+  new Counter({
+    name: 'flattr_db_routed_reads_total',
+    help: 'Reads this process routed (entity reads and read connections outside transactions), by target: a replica, or primary.',
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      const totals: [string, number][] = [['primary', monitor.states.primaryReads], ...monitor.states.replicas.map((r): [string, number] => [r.name, r.reads])];
+      for (const [target, total] of totals) {
+        this.inc({ target }, total - (counted.get(target) ?? 0));
+        counted.set(target, total);
+      }
     },
   });
 }

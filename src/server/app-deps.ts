@@ -5,6 +5,8 @@ import type { Clock } from '../config/clock.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import type { Readiness } from './readiness.js';
 import type { JobScheduler } from '../jobs/scheduler.js';
+import type { ReplicaMonitor } from '../db/replicas.js';
+import type { StickyStore } from './read-routing.js';
 
 /**
  * What the app is built from (main.ts and the tests make one; createApp in app.ts assembles the app from it).
@@ -21,6 +23,8 @@ export interface AppDeps {
   readiness?: Readiness;
   /** The background jobs' scheduler of this process (main.ts, with JOBS on): /metrics shows each job's last run. */
   jobs?: JobScheduler | null;
+  /** With DATABASE_REPLICA_URLS (main.ts): the replicas' monitor and the read-your-writes marks (src/server/read-routing.ts). */
+  replicas?: { monitor: ReplicaMonitor; sticky: StickyStore } | null;
 }
 
 /** The limiter of `deps`, or a per-process memory limiter when none is given. */

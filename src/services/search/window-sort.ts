@@ -90,7 +90,7 @@ export async function windowBaseIsCurrent(em: EntityManager, now: Date): Promise
  * Concurrent callers wait for one rebuild. Returns whether this call rebuilt. See the migrations for the protocol.
  */
 export async function refreshWindowBase(em: EntityManager, now: Date): Promise<boolean> {
-  const knex = em.getKnex();
+  const knex = em.getKnex('write');
   const day = dayOf(now);
   const asOf = isoDay(day);
   const rows = async (trx: typeof knex, fragment: Sql) => ((await trx.raw(fragment.text, fragment.values as never[])) as { rows: StateRow[] }).rows;
