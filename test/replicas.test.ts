@@ -23,6 +23,8 @@ let b: ServerProcess;
 let strict: ServerProcess;
 let thingId: number;
 let token: string;
+/** Another token of the same owner, which never writes. */
+let reader: string;
 const servers: ServerProcess[] = [];
 
 beforeAll(async () => {
@@ -46,6 +48,7 @@ beforeAll(async () => {
   const fx = new Fixtures(orm, systemClock);
   const owner = await fx.user();
   token = await fx.token(owner, ['thing']);
+  reader = await fx.token(owner, ['thing']);
   thingId = (await fx.thing(owner, { title: 'Original title' })).id;
   await pair.caughtUp();
   for (const server of servers) await until(async () => (await readyz(server)).checks.replicas?.status === 'ok', 'the replica in rotation');
@@ -167,4 +170,35 @@ describe('read replicas on streaming replication', () => {
     expect(await title(a)).toBe('Before the replica stops');
     expect(await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')).toBeGreaterThan(before);
   }, 120_000);
+
+  it('GraphQL: queries read the replica; a mutation marks its token, whose queries then read the primary', async () => {
+    const gql = async (server: ServerProcess, query: string, variables: Record<string, unknown> = {}, auth?: string) => {
+      const res = await request(server.baseUrl, '/graphql', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      expect(res.status, res.text).toBe(200);
+      const body = res.json();
+      expect(body.errors, res.text).toBeUndefined();
+      return body.data;
+    };
+    const read = `query Title($id: Int!) { thing(id: $id) { id title } }`;
+    const { thing } = await gql(a, read, { id: thingId });
+    await pauseReplay();
+    try {
+      await setTitleOnPrimary('GraphQL: changed on the primary');
+      expect((await gql(a, read, { id: thingId })).thing.title).toBe(thing.title);
+      expect((await gql(b, read, { id: thingId }, reader)).thing.title).toBe(thing.title);
+      const mutation = `mutation Rename($id: ID!) { updateThing(id: $id, patch: { title: "GraphQL: written" }) { __typename ... on UpdateThingSuccess { thing { title } } } }`;
+      expect((await gql(a, mutation, { id: thing.id }, token)).updateThing).toEqual({ __typename: 'UpdateThingSuccess', thing: { title: 'GraphQL: written' } });
+      // The writer's token, on either process, reads the primary; the reader's and anonymous queries the replica.
+      expect((await gql(b, read, { id: thingId }, token)).thing.title).toBe('GraphQL: written');
+      expect((await gql(a, read, { id: thingId }, reader)).thing.title).toBe(thing.title);
+      expect((await gql(b, read, { id: thingId })).thing.title).toBe(thing.title);
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await gql(a, read, { id: thingId })).thing.title === 'GraphQL: written', 'the replica to replay the mutation');
+  }, 60_000);
 });
