@@ -32,13 +32,14 @@ import {
   type Measured,
   type ServerHandle,
 } from './lib.js';
+import { runReplicaBench } from './replica.js';
 import { buildScenarios, scenarioData, type Scenario, type ServerName } from './scenarios.js';
 import type { LoadRequest } from './load.js';
 import { runSearchBench } from './search.js';
 import { runSoak } from './soak.js';
 import { summariseProfile } from './profile.js';
 
-const USAGE = `npm run bench [-- api|search|soak|clean] [options]
+const USAGE = `npm run bench [-- api|search|replica|soak|clean] [options]
   api (default)   --connections 32 --duration 10 --warmup 3 --rounds 1 --things 100000 --users 20000 --flattrs 500000
                   --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
                   --workers N (our server with WEB_CONCURRENCY=N; CPU and RSS summed over the primary and workers)
@@ -302,6 +303,14 @@ async function main(): Promise<void> {
         duration: int(values.duration, 10),
         warmup: int(values.warmup, 2),
         reseed: values.reseed,
+      });
+    case 'replica':
+      return runReplicaBench({
+        things: int(values.things, 100_000),
+        connections: int(values.connections, 16),
+        duration: int(values.duration, 10),
+        warmup: int(values.warmup, 3),
+        rounds: int(values.rounds, 2),
       });
     case 'soak':
       return runSoak({
