@@ -160,6 +160,9 @@ describe('read replicas on streaming replication', () => {
     const down = await readyz(a);
     expect(down.httpStatus).toBe(200);
     expect(down.checks.replicas?.status).toBe('degraded');
+    // The check asks the replica itself (never the primary a failed read falls back to).
+    expect(down.checks.replicas?.detail).toMatch(/^replica-1 down: their reads go to the primary$/);
+    expect(JSON.stringify(down.checks.replicas)).not.toContain('not a replica');
     expect(await metric(a, 'flattr_db_replica_up{replica="replica-1",state="down"}')).toBe(0);
     expect(await metric(a, 'flattr_db_replica_lag_seconds{replica="replica-1"}')).toBe(-1);
     for (let i = 0; i < 5; i++) expect(await title(a)).toBe('Before the replica stops');

@@ -118,11 +118,19 @@ type Connection = ReturnType<PostgreSqlDriver['getConnection']>;
 /** PostgreSqlDriver whose `read` connections follow the request's route and the replicas' states. */
 export class RoutedPostgreSqlDriver extends PostgreSqlDriver {
   private statesOf: ReplicaStates | null = null;
-  private wrapped = new WeakSet<object>();
+  /** Each replica connection's own `execute`, before failOverToPrimary wrapped it (the monitor checks with it). */
+  private readonly ownExecute = new WeakMap<object, Connection['execute']>();
 
   get replicaStates(): ReplicaStates {
     this.statesOf ??= new ReplicaStates(this.replicaConnections().map((_, i) => `replica-${i + 1}`));
     return this.statesOf;
+  }
+
+  /** Runs `sql` on replica `index` itself (never failing over to the primary): the monitor's check. */
+  async checkReplica<T>(index: number, sql: string): Promise<T> {
+    const connection = this.replicaConnections()[index]!;
+    const execute = this.ownExecute.get(connection) ?? connection.execute.bind(connection);
+    return (await execute(sql)) as T;
   }
 
   /** MikroORM's replica connections, in configuration order. */
@@ -155,9 +163,9 @@ export class RoutedPostgreSqlDriver extends PostgreSqlDriver {
 
   /** Makes a failed statement of `replica` (outside a transaction) run on the primary, and takes the replica out. */
   private failOverToPrimary(replica: Connection, index: number, primary: Connection): void {
-    if (this.wrapped.has(replica)) return;
-    this.wrapped.add(replica);
+    if (this.ownExecute.has(replica)) return;
     const execute = replica.execute.bind(replica);
+    this.ownExecute.set(replica, execute);
     const states = this.replicaStates;
     replica.execute = (async (...args: Parameters<Connection['execute']>) => {
       try {
@@ -203,13 +211,13 @@ export class ReplicaMonitor {
   async check(): Promise<void> {
     const { maxLagSeconds, intervalMs, onChange } = this.options;
     await Promise.all(
-      this.driver.replicaConnections().map(async (connection, index) => {
+      this.driver.replicaConnections().map(async (_connection, index) => {
         let timer: NodeJS.Timeout | undefined;
         try {
           const timeout = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${Math.max(1_000, intervalMs)} ms`)), Math.max(1_000, intervalMs));
           });
-          const [row] = (await Promise.race([connection.execute(LAG_SQL), timeout])) as { recovery: boolean; lag: number }[];
+          const [row] = await Promise.race([this.driver.checkReplica<{ recovery: boolean; lag: number }[]>(index, LAG_SQL), timeout]);
           const lag = Math.round(Number(row!.lag) * 1000) / 1000;
           const { changed, status } = !row!.recovery
             ? this.states.set(index, 'down', null, 'not a replica (pg_is_in_recovery() is false)')
