@@ -44,6 +44,8 @@ const USAGE = `npm run bench [-- api|search|replica|soak|clean] [options]
                   --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
                   --workers N (our server with WEB_CONCURRENCY=N; CPU and RSS summed over the primary and workers)
   search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
+                  --write-rate N (N thing writes/s in the background while each shape is measured; default 0)
+  replica         --things 100000 --connections 16 --duration 10 --warmup 3 --rounds 2 (one local replica vs none)
   soak            --minutes 10 --rate 100 --connections 16
   clean           drop every flattr_bench_* database
   Databases go to BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
@@ -70,6 +72,7 @@ const { values, positionals } = parseArgs({
     large: { type: 'string' },
     minutes: { type: 'string' },
     rate: { type: 'string' },
+    'write-rate': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -303,6 +306,7 @@ async function main(): Promise<void> {
         duration: int(values.duration, 10),
         warmup: int(values.warmup, 2),
         reseed: values.reseed,
+        writeRate: int(values['write-rate'], 0),
       });
     case 'replica':
       return runReplicaBench({
