@@ -96,7 +96,8 @@ export function createApp(deps: AppDeps): Koa {
     clock,
     yoga,
     admission: { rateLimits, trustProxy: config.trustProxy, authenticate },
-    sessionViewer: (ctx, em) => sessionStatsViewer(ctx, em, sessionDeps),
+    // The website session behind /graphql is authentication too: read on the primary (a login a moment ago counts).
+    sessionViewer: (ctx, em) => onPrimary(() => sessionStatsViewer(ctx, em, sessionDeps)),
   });
 
   // Request id, access log, HTTP metrics; uncaught errors become a 500 that keeps X-Request-Id (src/ops/observe.ts).
