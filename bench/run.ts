@@ -34,6 +34,7 @@ import {
   type Measured,
   type ServerHandle,
 } from './lib.js';
+import { runReplicaBench } from './replica.js';
 import { buildScenarios, scenarioData, type Scenario, type ServerName } from './scenarios.js';
 import type { LoadRequest } from './load.js';
 import { runSearchBench } from './search.js';
@@ -41,13 +42,15 @@ import { runSoak } from './soak.js';
 import { runWorkersBench } from './workers.js';
 import { summariseProfile } from './profile.js';
 
-const USAGE = `npm run bench [-- api|workers|search|soak|clean] [options]
+const USAGE = `npm run bench [-- api|workers|search|replica|soak|clean] [options]
   api (default)   --connections 32 --duration 10 --warmup 3 --rounds 1 --things 100000 --users 20000 --flattrs 500000
                   --only id,id  --no-peer  --no-raw  --reseed  --cpu-prof (profile our server; summary printed)
                   --workers N (our server with WEB_CONCURRENCY=N; CPU and RSS summed over the primary and workers)
   workers         --workers 1,2 --rounds 3 --connections 32 --duration 10 --warmup 3 --only rest-thing-json,rest-thing-json-token
                   (our server with WEB_CONCURRENCY=1 and =2 side by side, alternating; req/s, CPU, RSS and the 2/1 ratio)
   search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
+                  --write-rate N (N thing writes/s in the background while each shape is measured; default 0)
+  replica         --things 100000 --connections 16 --duration 10 --warmup 3 --rounds 2 (one local replica vs none)
   soak            --minutes 10 --rate 100 --connections 16
   clean           drop every flattr_bench_* database
   Databases go to BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).`;
@@ -74,6 +77,7 @@ const { values, positionals } = parseArgs({
     large: { type: 'string' },
     minutes: { type: 'string' },
     rate: { type: 'string' },
+    'write-rate': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -417,6 +421,15 @@ async function main(): Promise<void> {
         duration: int(values.duration, 10),
         warmup: int(values.warmup, 2),
         reseed: values.reseed,
+        writeRate: int(values['write-rate'], 0),
+      });
+    case 'replica':
+      return runReplicaBench({
+        things: int(values.things, 100_000),
+        connections: int(values.connections, 16),
+        duration: int(values.duration, 10),
+        warmup: int(values.warmup, 3),
+        rounds: int(values.rounds, 2),
       });
     case 'workers': {
       const counts = (values.workers ?? '1,2').split(',').map((w) => Math.max(1, int(w, 1)));

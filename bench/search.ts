@@ -22,6 +22,12 @@ export interface SearchBenchOptions {
   duration: number;
   warmup: number;
   reseed?: boolean;
+  /**
+   * Thing writes per second in the background while each shape is measured (issue 19): each inserts a thing and
+   * deletes the one inserted before, so every write moves `search_generation` (what the search caches are keyed by)
+   * and the dataset ends as it was. 0: none.
+   */
+  writeRate?: number;
   /** Shape ids to run (default all). When absent, taken from `--only id,id` on the command line. */
   only?: string[];
 }
@@ -139,6 +145,39 @@ async function explainShape(orm: MikroORM, url: string, params: Record<string, s
   return out;
 }
 
+/** `perSecond` thing writes a second on `url` until stopped (see SearchBenchOptions.writeRate); resolves to how many. */
+function startWriteLoad(url: string, perSecond: number): { stop(): Promise<number> } {
+  const client = new pg.Client({ connectionString: url });
+  let stopped = false;
+  let writes = 0;
+  const loop = (async () => {
+    await client.connect();
+    const [owner] = (await client.query<{ id: number }>('select id from users order by id limit 1')).rows;
+    let previous: number | null = null;
+    const started = Date.now();
+    while (!stopped) {
+      const { rows } = await client.query<{ id: number }>(
+        `insert into things (owner_id, url, title, description, category_id, language_id, created_at)
+           values ($1, 'https://bench-writes.example/' || $2::text, 'Bench write ' || $2::text, 'written during the search bench', 'text', 'en_GB', now()) returning id`,
+        [owner!.id, `${process.pid}-${writes}`],
+      );
+      if (previous !== null) await client.query('delete from things where id = $1', [previous]);
+      previous = rows[0]!.id;
+      writes++;
+      const due = started + (writes * 1000) / perSecond;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+    }
+    if (previous !== null) await client.query('delete from things where id = $1', [previous]);
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop.finally(() => client.end());
+      return writes;
+    },
+  };
+}
+
 export async function runSearchBench(options: SearchBenchOptions): Promise<void> {
   const started = Date.now();
   const sizes = [options.small, options.large];
@@ -177,7 +216,13 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<void>
       const measured: Measured[] = [];
       for (const i of order) {
         log(`${shape.id} at ${sizes[i]} things`);
-        measured[i] = await measure(servers[i]!, requests, { connections: options.connections, duration: options.duration, warmup: options.warmup });
+        const writer = options.writeRate ? startWriteLoad(datasets[i]!.url, options.writeRate) : null;
+        try {
+          measured[i] = await measure(servers[i]!, requests, { connections: options.connections, duration: options.duration, warmup: options.warmup });
+        } finally {
+          const writes = await writer?.stop();
+          if (writer) log(`  ${writes} thing writes in the background`);
+        }
       }
       results[shape.id] = measured;
     }

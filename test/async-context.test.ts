@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 describe('transactions without an async context', () => {
-  it('writes through the unit of work and transactions enter no AsyncLocalStorage', async () => {
+  it('reads, and writes through the unit of work and transactions, enter no AsyncLocalStorage', async () => {
     const entered = [vi.spyOn(AsyncLocalStorage.prototype, 'run'), vi.spyOn(AsyncLocalStorage.prototype, 'enterWith')];
     try {
       const owner = await fx.user({ username: 'ctxwriter' });
@@ -38,6 +38,16 @@ describe('transactions without an async context', () => {
         body: JSON.stringify({ title: 'Updated' }),
       });
       expect(updated.status).toBe(200);
+      // Reads too: REST and /graphql, anonymous and with a token (without read replicas configured).
+      for (const headers of [{}, { Authorization: `Bearer ${token}` }] as Record<string, string>[]) {
+        expect((await request(app.baseUrl, '/rest/v2/things/' + JSON.parse(created.text).id, { headers })).status).toBe(200);
+        const query = await request(app.baseUrl, '/graphql', {
+          method: 'POST',
+          headers: { ...headers, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ query: '{ categories { id } }' }),
+        });
+        expect(query.status).toBe(200);
+      }
       for (const spy of entered) expect(spy).not.toHaveBeenCalled();
     } finally {
       for (const spy of entered) spy.mockRestore();

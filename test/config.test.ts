@@ -45,6 +45,11 @@ describe('configuration', () => {
       eventLoopStallHoldSeconds: 30,
       logFormat: 'json',
       webConcurrency: 1,
+      jobs: true,
+      jobsTickSeconds: 30,
+      databaseReplicaUrls: [],
+      replicaStickySeconds: 5,
+      replicaMaxLagSeconds: 10,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
     expect(loadConfig({ DATA_DIR: '/var/lib/flattr' }, '/srv/app')).toMatchObject({ dataDir: '/var/lib/flattr', dataDirIsDefault: false });
@@ -71,6 +76,27 @@ describe('configuration', () => {
     expect(loadConfig({ WEB_CONCURRENCY: '4' }).webConcurrency).toBe(4);
     expect(loadConfig({ WEB_CONCURRENCY: 'auto' }).webConcurrency).toBe(Math.min(64, os.availableParallelism()));
     expect(loadConfig({ EVENT_LOOP_STALL_MS: '0', EVENT_LOOP_STALL_HOLD_SECONDS: '5' })).toMatchObject({ eventLoopStallMs: 0, eventLoopStallHoldSeconds: 5 });
+  });
+
+  it('reads the replica and job settings (issue 19)', () => {
+    const primary = 'postgres://app@db-primary/flattr';
+    expect(loadConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: ' postgres://app@db-r1/flattr, postgresql://app@db-r2/flattr ,' })).toMatchObject({
+      databaseReplicaUrls: ['postgres://app@db-r1/flattr', 'postgresql://app@db-r2/flattr'],
+    });
+    expect(() => loadConfig({ DATABASE_REPLICA_URLS: 'postgres://app@db-r1/flattr' })).toThrow(
+      new ConfigError('DATABASE_REPLICA_URLS needs DATABASE_URL (the embedded PostgreSQL has no replicas)'),
+    );
+    expect(() => loadConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: 'postgres://a/x,mysql://b/y' })).toThrow(
+      'DATABASE_REPLICA_URLS must be a comma-separated list of postgres:// URLs',
+    );
+    expect(loadConfig({ REPLICA_STICKY_SECONDS: '0', REPLICA_MAX_LAG_SECONDS: '30', JOBS: 'off', JOBS_TICK_SECONDS: '5' })).toMatchObject({
+      replicaStickySeconds: 0,
+      replicaMaxLagSeconds: 30,
+      jobs: false,
+      jobsTickSeconds: 5,
+    });
+    expect(() => loadConfig({ REPLICA_MAX_LAG_SECONDS: '0' })).toThrow('REPLICA_MAX_LAG_SECONDS must be between 1 and 86400, got 0');
+    expect(() => loadConfig({ JOBS_TICK_SECONDS: '0' })).toThrow('JOBS_TICK_SECONDS must be between 1 and 3600, got 0');
   });
 });
 

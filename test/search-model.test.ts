@@ -7,7 +7,7 @@ import { prng } from './support/prng.js';
 import type { UserEntity } from '../src/entities/index.js';
 import { prepareSearch, type SearchCaller, type SearchSort, type ThingSearch } from '../src/services/search/search.js';
 import { evaluateTagExpression, parseTagExpression } from '../src/services/search/tag-expression.js';
-import { windowSortTuning } from '../src/services/search/window-sort.js';
+import { refreshWindowBase, windowSortTuning } from '../src/services/search/window-sort.js';
 
 /**
  * The SQL search against a direct JavaScript transcription of spec §10 (filters, tag expressions, the sort
@@ -297,7 +297,10 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
   it('agree with the transcription at every instant, every page, with filters', async () => {
     let rebuilds = (await state()).rebuilds;
     for (const instant of INSTANTS) {
+      // Right after a day change the searches read the previous day's base (the daily rebuild is a job, off the
+      // request path); then the job's rebuild, and the same searches on the day's own base.
       await compareAll(instant, 'instant');
+      if (await refreshWindowBase(app.orm.em.fork(), new Date(instant))) await compareAll(instant, 'after the rebuild', 1);
       const s = await state();
       // The base was built for the instant's UTC day, at most once for it.
       expect(s.as_of).toBe(new Date(instant).toISOString().slice(0, 10));
@@ -332,6 +335,7 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
   it('after a backdated flattr and after deleting a user with recent flattrs (the base is invalidated)', async () => {
     const now = at('2026-03-11T16:40:07Z');
     const T = Math.floor(now / 1000);
+    await refreshWindowBase(app.orm.em.fork(), new Date(now));
     await compareAll(now, 'before');
     const before = await state();
     expect(before.as_of).toBe('2026-03-11');
@@ -415,9 +419,41 @@ describe('window sorts at many instants, with the base rebuilt and invalidated',
       for (const sort of WINDOW_SORTS) await comparePages({ sort }, null, at(time), 'same day');
     }
     expect((await state()).rebuilds).toBe(after.rebuilds);
-    // The next day: one more.
+    // The next day: no search rebuilds; they read the previous day's base, exactly.
     await comparePages({ sort: 'trend' }, null, at('2026-03-21T00:00:00Z'), 'next day');
     await comparePages({ sort: 'flattrs_month' }, null, at('2026-03-21T08:00:00Z'), 'next day');
+    expect(await state()).toMatchObject({ as_of: '2026-03-20', rebuilds: after.rebuilds });
+    // The search-window-base job (src/jobs/) rebuilds it once, off the request path.
+    expect(await refreshWindowBase(app.orm.em.fork(), new Date(at('2026-03-21T08:00:00Z')))).toBe(true);
+    expect(await refreshWindowBase(app.orm.em.fork(), new Date(at('2026-03-21T09:00:00Z')))).toBe(false);
+    await comparePages({ sort: 'flattrs_month' }, null, at('2026-03-21T08:00:00Z'), 'next day, rebuilt');
     expect(await state()).toMatchObject({ as_of: '2026-03-21', rebuilds: after.rebuilds + 1 });
+  }, 300_000);
+
+  it('while the daily rebuild runs (day switched, rebuild lock held), searches of the new day do not wait and stay exact', async () => {
+    const T = Math.floor(at('2026-04-03T00:30:00Z') / 1000);
+    // Flattrs of the new day, of the day before, and on the window edges; then the base of 2026-04-02.
+    for (const point of [T - 60, T - DAY, T - 1800 - 1, T - 7 * DAY + 1, T - 7 * DAY, T - 30 * DAY + 1, T - 30 * DAY]) await addFlattr(point);
+    await refreshWindowBase(app.orm.em.fork(), new Date(at('2026-04-02T12:00:00Z')));
+    const built = await state();
+    expect(built.as_of).toBe('2026-04-02');
+    // A flattr of 2026-04-02 while it is the writers' day: kept in its today rows, the base stays valid.
+    await addFlattr(T - 3600);
+    expect((await state()).generation).toBe(built.generation);
+    // The job's rebuild of 2026-04-03 half done: the day switched (txA), and the rebuild's lock held (txB running).
+    const rebuilder = new pg.Client({ connectionString: app.databaseUrl });
+    await rebuilder.connect();
+    try {
+      await rebuilder.query(`update search_window_state set as_of = '2026-04-03' where id = 1`);
+      await rebuilder.query('begin');
+      await rebuilder.query(`select pg_advisory_xact_lock(hashtext('search_window:rebuild'))`);
+      // A flattr committed after the switch, on the new day: today rows of 2026-04-03.
+      await addFlattr(T - 5);
+      for (const now of [T * 1000, (T + 3600) * 1000, at('2026-04-03T23:59:59Z')]) await compareAll(now, 'during the rebuild', 1);
+      await rebuilder.query('rollback');
+    } finally {
+      await rebuilder.end();
+    }
+    expect(await state()).toMatchObject({ as_of: '2026-04-03', rebuilds: built.rebuilds });
   }, 300_000);
 });

@@ -6,7 +6,8 @@ import { Fixtures } from './support/fixtures.js';
 import { Subscription, Thing, User, type ThingEntity, type UserEntity } from '../src/entities/index.js';
 import { periodStartOf, runSubscriptionPeriod, subscribe, toggleSubscription } from '../src/services/subscriptions.js';
 import { flattrThing } from '../src/services/flattring.js';
-import { startSubscriptionsCron } from '../src/server/subscriptions-cron.js';
+import { JobScheduler } from '../src/jobs/scheduler.js';
+import { allJobs } from '../src/jobs/jobs.js';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { ManualClock } from '../src/config/clock.js';
 
@@ -141,20 +142,27 @@ describe('SUBSCRIPTIONS_CRON', () => {
     expect(() => loadConfig({ SUBSCRIPTIONS_CRON: 'hourly' })).toThrow(new ConfigError('SUBSCRIPTIONS_CRON must be true or false, got "hourly"'));
   });
 
-  it('runs the current period at start, and again on demand without duplicating', async () => {
+  it('is the `subscriptions` job: due at once, then hourly and at the first tick of a month; never duplicates', async () => {
+    expect(allJobs({ subscriptions: false }).map((job) => job.name)).not.toContain('subscriptions');
     const thing = await newThing();
     await subscribe(em(), at('2026-07-20T00:00:00Z'), fan.id, thing.id);
     const clock = at('2026-08-03T10:00:00Z');
-    const cron = startSubscriptionsCron({ orm: app.orm, clock, logger: pino({ level: 'silent' }), intervalMs: 3_600_000 });
-    try {
-      const joined = await cron.runNow(); // joins the start-up run
-      expect(joined?.period).toBe('2026-08');
-      const again = await cron.runNow();
-      expect(again).toMatchObject({ period: '2026-08', flattred: 0 });
-    } finally {
-      cron.stop();
-    }
-    expect((await flattrsOn(thing)).map((f) => [f.created_at, f.source])).toEqual([[new Date('2026-08-01T00:00:00Z'), 'subscription']]);
+    const jobs = new JobScheduler({ orm: app.orm, clock, logger: pino({ level: 'silent' }), jobs: allJobs({ subscriptions: true }) });
+    const first = await jobs.run('subscriptions', { force: false });
+    expect(first).toMatchObject({ outcome: 'ok', result: { period: '2026-08' } });
+    expect((first.result as { flattred: number }).flattred).toBeGreaterThanOrEqual(1);
+    clock.set('2026-08-03T10:59:00Z');
+    expect(await jobs.run('subscriptions', { force: false })).toMatchObject({ outcome: 'not_due' });
+    clock.set('2026-08-03T11:00:00Z');
+    expect(await jobs.run('subscriptions', { force: false })).toMatchObject({ outcome: 'ok', result: { period: '2026-08', flattred: 0 } });
+    clock.set('2026-08-31T23:59:00Z');
+    await jobs.run('subscriptions', { force: true });
+    clock.set('2026-09-01T00:00:30Z'); // a new month: due before the hour is over
+    expect(await jobs.run('subscriptions', { force: false })).toMatchObject({ outcome: 'ok', result: { period: '2026-09' } });
+    expect((await flattrsOn(thing)).map((f) => [f.created_at, f.source])).toEqual([
+      [new Date('2026-08-01T00:00:00Z'), 'subscription'],
+      [new Date('2026-09-01T00:00:00Z'), 'subscription'],
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -9,6 +10,7 @@ import type { WithDatabase } from '../src/cli/database.js';
 import { createClient } from '../src/services/oauth-clients.js';
 import { issueAccessToken, resolveAccessToken, sha256Hex } from '../src/services/tokens.js';
 import { createAuthorizationCode, findAuthorizationCode } from '../src/services/authorization-codes.js';
+import { expiryCleanupJob } from '../src/jobs/jobs.js';
 import { findUserByUsername } from '../src/services/users.js';
 import { TOO_MANY_SUBSCRIPTIONS } from '../src/services/subscriptions.js';
 import {
@@ -205,6 +207,9 @@ describe('OAuth grants', () => {
     expect(await count('oauth_authorization_codes where user_id = ? and client_id = ?', [user.id, client.id])).toBe(CODES_PER_USER_AND_CLIENT);
     expect(await findAuthorizationCode(app.orm.em.fork(), newest)).not.toBeNull();
     expect(await findAuthorizationCode(app.orm.em.fork(), oldest)).toBeNull();
+    // Long-expired codes go with the expiry-cleanup job (src/jobs/), off the request path; recently expired ones stay.
+    expect(await count('oauth_authorization_codes where client_id = ?', [quiet.id])).toBe(2);
+    await expiryCleanupJob.run({ em: app.orm.em.fork(), now: app.clock.now(), logger: pino({ level: 'silent' }) });
     expect(await count('oauth_authorization_codes where client_id = ?', [quiet.id])).toBe(1);
   });
 });

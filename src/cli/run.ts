@@ -8,8 +8,9 @@ import { userCommands } from './commands/user.js';
 import { appCommands } from './commands/app.js';
 import { tokenCommands } from './commands/token.js';
 import { periodCommands } from './commands/period.js';
+import { jobCommands } from './commands/job.js';
 
-const groups: CommandGroup[] = [userCommands, thingCommands, appCommands, tokenCommands, periodCommands];
+const groups: CommandGroup[] = [userCommands, thingCommands, appCommands, tokenCommands, periodCommands, jobCommands];
 
 export function usageLines(): string[] {
   return groups.flatMap((group) => Object.values(group.usage));

@@ -69,6 +69,16 @@ export interface AppConfig {
   logFormat: LogFormat;
   /** WEB_CONCURRENCY: worker processes serving one port (node:cluster); 1 runs the server in this process, with no cluster. */
   webConcurrency: number;
+  /** JOBS: run the background jobs' scheduler in this process (src/jobs/; each job runs in one process at a time). */
+  jobs: boolean;
+  /** JOBS_TICK_SECONDS: how often the scheduler looks for due jobs. */
+  jobsTickSeconds: number;
+  /** DATABASE_REPLICA_URLS: read replicas of DATABASE_URL (streaming replication); anonymous reads go there. */
+  databaseReplicaUrls: string[];
+  /** REPLICA_STICKY_SECONDS: after a token, session or client writes, its reads go to the primary for this long. */
+  replicaStickySeconds: number;
+  /** REPLICA_MAX_LAG_SECONDS: a replica whose replay lags more than this (or that is down) is out of rotation. */
+  replicaMaxLagSeconds: number;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -180,6 +190,16 @@ function baseUrl(env: Env, name: string, fallback: string): string {
   return raw.slice(0, end);
 }
 
+/** A comma-separated list of postgres:// URLs (empty: none). */
+function databaseUrls(env: Env, name: string): string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const urls = raw.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  if (urls.length > 16) throw new ConfigError(`${name} lists at most 16 URLs, got ${urls.length}`);
+  for (const url of urls) if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError(`${name} must be a comma-separated list of postgres:// URLs`);
+  return urls;
+}
+
 function databaseUrl(env: Env, name: string): string | null {
   const raw = read(env, name);
   if (raw === undefined) return null;
@@ -206,6 +226,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('METRICS_TOKEN must be 16 to 256 printable ASCII characters without spaces');
   }
   const eventLoopStallMs = integer(env, 'EVENT_LOOP_STALL_MS', 1_000, 0, 600_000);
+  const databaseReplicaUrls = databaseUrls(env, 'DATABASE_REPLICA_URLS');
+  if (databaseReplicaUrls.length > 0 && read(env, 'DATABASE_URL') === undefined) {
+    throw new ConfigError('DATABASE_REPLICA_URLS needs DATABASE_URL (the embedded PostgreSQL has no replicas)');
+  }
   if (eventLoopStallMs > 0 && eventLoopStallMs < 20) throw new ConfigError(`EVENT_LOOP_STALL_MS must be 0 (off) or between 20 and 600000, got ${eventLoopStallMs}`);
   return {
     port,
@@ -246,6 +270,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     eventLoopStallHoldSeconds: integer(env, 'EVENT_LOOP_STALL_HOLD_SECONDS', 30, 1, 86_400),
     logFormat,
     webConcurrency: webConcurrency(env),
+    jobs: boolean(env, 'JOBS', true),
+    jobsTickSeconds: integer(env, 'JOBS_TICK_SECONDS', 30, 1, 3_600),
+    databaseReplicaUrls,
+    replicaStickySeconds: integer(env, 'REPLICA_STICKY_SECONDS', 5, 0, 3_600),
+    replicaMaxLagSeconds: integer(env, 'REPLICA_MAX_LAG_SECONDS', 10, 1, 86_400),
   };
 }
 

@@ -2,16 +2,28 @@ import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { allEntities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
+import { RoutedPostgreSqlDriver } from './replicas.js';
 
 export interface OrmOptionsInput {
   databaseUrl: string;
   /** Receives each SQL statement; used by tests that count queries. */
   onQuery?: (sql: string) => void;
   poolMax?: number;
+  /** DATABASE_REPLICA_URLS: read replicas (src/db/replicas.ts). None: MikroORM's plain driver, as before. */
+  replicaUrls?: readonly string[];
 }
 
-export function ormOptions({ databaseUrl, onQuery, poolMax = 10 }: OrmOptionsInput): Options {
+export function ormOptions({ databaseUrl, onQuery, poolMax = 10, replicaUrls = [] }: OrmOptionsInput): Options {
+  const replicas =
+    replicaUrls.length === 0
+      ? {}
+      : {
+          driver: RoutedPostgreSqlDriver,
+          replicas: replicaUrls.map((clientUrl, i) => ({ name: `replica-${i + 1}`, clientUrl })),
+          preferReadReplicas: true,
+        };
   return defineConfig({
+    ...replicas,
     clientUrl: databaseUrl,
     entities: allEntities,
     extensions: [Migrator],

@@ -9,6 +9,7 @@ export { WebSession, type WebSessionEntity } from './web-session.js';
 export { ServerKey, type ServerKeyEntity } from './server-key.js';
 export { SearchGeneration, type SearchGenerationEntity } from './search-generation.js';
 export { OAuthClient, AuthorizationCode, AccessToken, type OAuthClientEntity, type AccessTokenEntity } from './oauth.js';
+export { JobRun, type JobRunEntity } from './job-run.js';
 
 import { Category, Language } from './reference.js';
 import { User } from './user.js';
@@ -21,5 +22,6 @@ import { WebSession } from './web-session.js';
 import { ServerKey } from './server-key.js';
 import { SearchWindowBase, SearchWindowState, SearchWindowToday } from './search-window.js';
 import { SearchGeneration } from './search-generation.js';
+import { JobRun } from './job-run.js';
 
-export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchWindowBase, SearchWindowState, SearchWindowToday];
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchWindowBase, SearchWindowState, SearchWindowToday, JobRun];

@@ -51,6 +51,8 @@ export const SearchWindowState = defineEntity({
     asOf: p.string().columnType('date').nullable(),
     generation: p.bigint('number'),
     baseGeneration: p.bigint('number').nullable(),
+    /** The UTC day the rows of `search_window_base` were built for (null before the first build). */
+    baseAsOf: p.string().columnType('date').nullable(),
     rebuilds: p.bigint('number'),
     builtAt: p.datetime().columnType('timestamptz').nullable(),
   },

@@ -9,6 +9,7 @@ import { Migration20261129050000SearchCounts } from './Migration20261129050000Se
 import { Migration20261129060000SearchWindowsLive } from './Migration20261129060000SearchWindowsLive.js';
 import { Migration20261129070000SearchLanguageCategory } from './Migration20261129070000SearchLanguageCategory.js';
 import { Migration20261130010000WriteBounds } from './Migration20261130010000WriteBounds.js';
+import { Migration20261205010000Jobs } from './Migration20261205010000Jobs.js';
 import { Migration20261205010000LiveEvents } from './Migration20261205010000LiveEvents.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
@@ -23,5 +24,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261129060000SearchWindowsLive', class: Migration20261129060000SearchWindowsLive },
   { name: 'Migration20261129070000SearchLanguageCategory', class: Migration20261129070000SearchLanguageCategory },
   { name: 'Migration20261130010000WriteBounds', class: Migration20261130010000WriteBounds },
+  { name: 'Migration20261205010000Jobs', class: Migration20261205010000Jobs },
   { name: 'Migration20261205010000LiveEvents', class: Migration20261205010000LiveEvents },
 ];

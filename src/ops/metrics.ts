@@ -2,6 +2,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
+import { readJobRuns, type JobScheduler } from '../jobs/scheduler.js';
+import type { ReplicaMonitor } from '../db/replicas.js';
 
 /**
  * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
@@ -55,7 +57,10 @@ export interface AppMetrics {
 /** HTTP methods outside this list are reported as `OTHER` (any string can be sent as a method). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMonitor | null } = {}): AppMetrics {
+export function createMetrics(
+  orm: MikroORM,
+  options: { eventLoop?: EventLoopMonitor | null; jobs?: JobScheduler | null; replicas?: ReplicaMonitor | null } = {},
+): AppMetrics {
   const registry = new Registry();
   const requests = new Counter({
     name: 'flattr_http_requests_total',
@@ -129,6 +134,8 @@ export function createMetrics(orm: MikroORM, options: { eventLoop?: EventLoopMon
   });
 
   if (options.eventLoop) registerEventLoopMetrics(registry, options.eventLoop);
+  if (options.jobs) registerJobMetrics(registry, orm, options.jobs);
+  if (options.replicas) registerReplicaMetrics(registry, options.replicas);
 
   const operationNames = new Set<string>();
   const operationLabel = (name: string | null | undefined): string => {
@@ -211,6 +218,112 @@ function registerEventLoopMetrics(registry: Registry, monitor: EventLoopMonitor)
     registers: [registry],
     collect() {
       this.set(monitor.stallMs / 1000);
+    },
+  });
+}
+
+/** Read replicas (src/db/replicas.ts): each one's state and lag, and where this process's reads went. */
+function registerReplicaMetrics(registry: Registry, monitor: ReplicaMonitor): void {
+  new Gauge({
+    name: 'flattr_db_replica_up',
+    help: 'Whether each read replica is in rotation (1) or out of it (0: down, lagging, or not checked yet).',
+    labelNames: ['replica', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of monitor.states.replicas) this.set({ replica: r.name, state: r.state }, r.state === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_db_replica_lag_seconds',
+    help: "How far each read replica's replay is behind, as its last check saw it (-1: unknown, e.g. down).",
+    labelNames: ['replica'] as const,
+    registers: [registry],
+    collect() {
+      for (const r of monitor.states.replicas) this.set({ replica: r.name }, r.lagSeconds ?? -1);
+    },
+  });
+  const counted = new Map<string, number>();
+  new Counter({
+    name: 'flattr_db_routed_reads_total',
+    help: 'Reads this process routed (entity reads and read connections outside transactions), by target: a replica, or primary.',
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      const totals: [string, number][] = [['primary', monitor.states.primaryReads], ...monitor.states.replicas.map((r): [string, number] => [r.name, r.reads])];
+      for (const [target, total] of totals) {
+        this.inc({ target }, total - (counted.get(target) ?? 0));
+        counted.set(target, total);
+      }
+    },
+  });
+}
+
+/**
+ * The background jobs (src/jobs/): each job's last run as `job_runs` records it, whichever process ran it (read at
+ * each scrape, one small query on the primary), and what this process did.
+ */
+function registerJobMetrics(registry: Registry, orm: MikroORM, scheduler: JobScheduler): void {
+  const names = scheduler.jobs.map((job) => job.name);
+  // One read of job_runs per scrape, shared by the gauges below.
+  let pending: Promise<Awaited<ReturnType<typeof readJobRuns>> | null> | null = null;
+  const runs = () => {
+    pending ??= readJobRuns(orm.em.fork())
+      .catch(() => null)
+      .finally(() => setTimeout(() => (pending = null), 0));
+    return pending;
+  };
+  const seconds = (date: Date | null | undefined) => (date ? date.getTime() / 1000 : 0);
+  new Gauge({
+    name: 'flattr_job_last_run_timestamp_seconds',
+    help: 'When each background job last started, in Unix seconds, in any process (0: never).',
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, seconds(rows?.get(job)?.lastStartedAt));
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_last_duration_seconds',
+    help: "How long each background job's last finished run took.",
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, (rows?.get(job)?.lastDurationMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_last_success',
+    help: "1 when each background job's last finished run succeeded, 0 when it failed or never finished.",
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, rows?.get(job)?.lastOutcome === 'ok' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_runs',
+    help: 'Finished runs of each background job, over all processes.',
+    labelNames: ['job'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await runs();
+      for (const job of names) this.set({ job }, rows?.get(job)?.runs ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'flattr_job_process_runs',
+    help: 'Runs of each background job by this process, by outcome (busy: another process held the job\'s lock).',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const job of names) {
+        const stats = scheduler.processStats(job);
+        for (const outcome of ['ok', 'failed', 'busy'] as const) this.set({ job, outcome }, stats?.[outcome] ?? 0);
+      }
     },
   });
 }

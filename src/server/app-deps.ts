@@ -4,6 +4,9 @@ import type { AppConfig } from '../config/config.js';
 import type { Clock } from '../config/clock.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../rate-limit/limiter.js';
 import type { Readiness } from './readiness.js';
+import type { JobScheduler } from '../jobs/scheduler.js';
+import type { ReplicaMonitor } from '../db/replicas.js';
+import type { StickyStore } from './read-routing.js';
 
 /**
  * What the app is built from (main.ts and the tests make one; createApp in app.ts assembles the app from it).
@@ -18,6 +21,10 @@ export interface AppDeps {
   rateLimiter?: RateLimiter;
   /** Checks of /readyz: createApp adds database, migrations and Redis (src/ops/health.ts); main.ts adds `shutdown`. */
   readiness?: Readiness;
+  /** The background jobs' scheduler of this process (main.ts, with JOBS on): /metrics shows each job's last run. */
+  jobs?: JobScheduler | null;
+  /** With DATABASE_REPLICA_URLS (main.ts): the replicas' monitor and the read-your-writes marks (src/server/read-routing.ts). */
+  replicas?: { monitor: ReplicaMonitor; sticky: StickyStore } | null;
 }
 
 /** The limiter of `deps`, or a per-process memory limiter when none is given. */

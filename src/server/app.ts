@@ -11,7 +11,8 @@ import { createOAuthRouter } from '../oauth/index.js';
 import { createWebRouter } from '../web/index.js';
 import { RateLimitGate } from '../rate-limit/admission.js';
 import { rateLimitWeightPlugin } from '../rate-limit/graphql.js';
-import { Readiness } from './readiness.js';
+import { Readiness, type ComponentReadiness } from './readiness.js';
+import type { ReplicaMonitor } from '../db/replicas.js';
 import { createMetrics, metricsAuthorized, type AppMetrics } from '../ops/metrics.js';
 import { observeRequests, type ObservedState } from '../ops/observe.js';
 import { registerReadinessChecks, serveHealthz, serveReadyz } from '../ops/health.js';
@@ -22,6 +23,8 @@ import { EventLoopMonitor } from '../ops/event-loop-monitor.js';
 import { sendPage } from '../web/respond.js';
 import { sessionStatsViewer } from '../web/dashboard.js';
 import { createLive, type Live } from './live.js';
+import { onPrimary } from '../db/replicas.js';
+import { readRoutingMiddleware, readRoutingPlugin } from './read-routing.js';
 
 /** What the app is built from: src/server/app-deps.ts (re-exported for the callers of createApp). */
 export type { AppDeps } from './app-deps.js';
@@ -54,6 +57,14 @@ function isUnder(path: string, prefix: string): boolean {
 
 export const SDL_PATH = '/schema.graphql';
 
+/** /readyz `replicas`: ok when every replica is in rotation, degraded otherwise (reads then go to the primary). */
+function replicaReadiness(monitor: ReplicaMonitor): ComponentReadiness {
+  const replicas = monitor.states.replicas.map(({ name, state, lagSeconds, since, detail }) => ({ name, state, lagSeconds, since, ...(detail ? { detail } : {}) }));
+  const out = replicas.filter((r) => r.state !== 'up');
+  if (out.length === 0) return { status: 'ok', replicas };
+  return { status: 'degraded', detail: `${out.map((r) => `${r.name} ${r.state}`).join(', ')}: their reads go to the primary`, replicas };
+}
+
 export function createApp(deps: AppDeps): Koa {
   const { orm, config, clock, logger } = deps;
   const app = new Koa();
@@ -66,18 +77,21 @@ export function createApp(deps: AppDeps): Koa {
   const eventLoop = config.eventLoopStallMs > 0
     ? new EventLoopMonitor({ stallMs: config.eventLoopStallMs, holdSeconds: config.eventLoopStallHoldSeconds, clock })
     : null;
-  const metrics: AppMetrics = createMetrics(orm, { eventLoop });
+  const replicas = deps.replicas ?? null;
+  const metrics: AppMetrics = createMetrics(orm, { eventLoop, jobs: deps.jobs ?? null, replicas: replicas?.monitor ?? null });
   rateLimits.onRefused = (stage) => metrics.rateLimitRejected(stage);
   const readiness = deps.readiness ?? new Readiness();
   registerReadinessChecks(readiness, { orm, config, rateLimiter });
   if (eventLoop) readiness.register('eventLoop', () => eventLoop.readiness());
+  if (replicas) readiness.register('replicas', () => replicaReadiness(replicas.monitor));
   const startedAt = Date.now();
   // Authentication is injected into both request paths, like the rate limiter; so is the admission they share.
-  const authenticate = authenticateAccessToken;
+  // With replicas, authentication reads the primary: a token issued a moment ago must be found (src/server/read-routing.ts).
+  const authenticate: typeof authenticateAccessToken = replicas ? (token, em) => onPrimary(() => authenticateAccessToken(token, em)) : authenticateAccessToken;
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits, authenticate });
   const live = createLive({ orm, config, logger, registry: metrics.registry, limits });
   lives.set(app, live);
-  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics), live.plugin], {
+  const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics), live.plugin, ...(replicas ? [readRoutingPlugin()] : [])], {
     logger,
     trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
     compiled: { onExecution: (outcome) => metrics.compiledExecution(outcome) },
@@ -96,7 +110,10 @@ export function createApp(deps: AppDeps): Koa {
     clock,
     yoga,
     admission: { rateLimits, trustProxy: config.trustProxy, authenticate },
-    sessionViewer: (ctx, em) => sessionStatsViewer(ctx, em, sessionDeps),
+    // The website session behind /graphql is authentication too: read on the primary (a login a moment ago counts).
+    // Without replicas every read is on the primary already, and onPrimary's AsyncLocalStorage would switch Node's
+    // promise hooks on for the whole process (src/db/no-async-context.ts says why that is avoided).
+    sessionViewer: replicas ? (ctx, em) => onPrimary(() => sessionStatsViewer(ctx, em, sessionDeps)) : (ctx, em) => sessionStatsViewer(ctx, em, sessionDeps),
   });
 
   // Request id, access log, HTTP metrics; uncaught errors become a 500 that keeps X-Request-Id (src/ops/observe.ts).
@@ -157,6 +174,9 @@ export function createApp(deps: AppDeps): Koa {
         return next();
     }
   });
+
+  // Read replicas: where this request's reads go, and read-your-writes marks (src/server/read-routing.ts).
+  if (replicas) app.use(readRoutingMiddleware({ sticky: replicas.sticky, stickySeconds: config.replicaStickySeconds }));
 
   app.use(async (ctx, next) => {
     if (isUnder(ctx.path, REST_PREFIX)) return rest(ctx);

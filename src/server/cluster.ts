@@ -21,8 +21,8 @@ import { provideDatabase, type DatabaseHandle } from './database-url.js';
  *   when all have exited the primary stops the embedded PostgreSQL it started and exits 0 (1 if a worker did not
  *   exit 0).
  *
- * Each worker gets WORKER_INDEX_ENV (1..N; a replacement keeps its slot's index). Only worker 1 runs the monthly
- * subscriptions cron (SUBSCRIPTIONS_CRON).
+ * Each worker gets WORKER_INDEX_ENV (1..N; a replacement keeps its slot's index). Every worker ticks the background
+ * jobs (src/jobs/); each job's advisory lock lets one process at a time run it.
  */
 
 export const WORKER_INDEX_ENV = 'FLATTR_WORKER_INDEX';

@@ -51,22 +51,33 @@ async function main(): Promise<void> {
   }
   const logger = worker === null ? baseLogger : baseLogger.child({ worker });
   // The server's modules, loaded only by a process that serves (so a cluster primary stays small).
-  const [http, { systemClock }, { openDatabase }, { closeApp, createApp, endSubscriptions }, { provideDatabase }, { startSubscriptionsCron }, { createRateLimiter }, { Readiness }] =
+  const [http, { systemClock }, { openDatabase }, { closeApp, createApp, endSubscriptions }, { provideDatabase }, { JobScheduler }, { allJobs }, { createRateLimiter }, { Readiness }, { ReplicaMonitor }, { createStickyStore }] =
     await Promise.all([
       import('node:http').then((m) => m.default),
       import('../config/clock.js'),
       import('../db/database.js'),
       import('./app.js'),
       import('./database-url.js'),
-      import('./subscriptions-cron.js'),
+      import('../jobs/scheduler.js'),
+      import('../jobs/jobs.js'),
       import('../rate-limit/limiter.js'),
       import('./readiness.js'),
+      import('../db/replicas.js'),
+      import('./read-routing.js'),
     ]);
   // A worker always has DATABASE_URL: the primary provides the database (and starts the embedded PostgreSQL).
   if (!config.databaseUrl) await loadEmbeddedPostgresWithoutItsSignalHandlers();
 
   // What has been started so far, so that a signal during start-up stops exactly that.
-  const started: { database?: DatabaseHandle; orm?: MikroORM; server?: http.Server; rateLimiter?: RateLimiter; app?: ReturnType<typeof createApp> } = {};
+  const started: {
+    database?: DatabaseHandle;
+    orm?: MikroORM;
+    server?: http.Server;
+    rateLimiter?: RateLimiter;
+    app?: ReturnType<typeof createApp>;
+    jobs?: InstanceType<typeof JobScheduler>;
+    replicas?: { monitor: InstanceType<typeof ReplicaMonitor>; sticky: ReturnType<typeof createStickyStore> };
+  } = {};
   // Checks of /readyz (createApp adds database, migrations and Redis); `shutdown` is down from the signal on, so a
   // load balancer still polling this process takes it out of rotation.
   const readiness = new Readiness();
@@ -108,6 +119,9 @@ async function main(): Promise<void> {
         if (waited && !timedOut) logger.info('every request finished');
       }
       if (started.app) closeApp(started.app);
+      await started.jobs?.stop(); // a job in progress finishes (it is restartable, but its result is kept)
+      await started.replicas?.monitor.stop();
+      await started.replicas?.sticky.close();
       await started.rateLimiter?.close();
       await orm?.close();
       await database?.stop();
@@ -125,14 +139,27 @@ async function main(): Promise<void> {
     const database = await provideDatabase(config, (msg) => (msg.startsWith('postgres:') ? logger.debug(msg) : logger.info(msg)));
     started.database = database;
     if (stopping) return;
-    const orm = await openDatabase({ databaseUrl: database.url });
+    const orm = await openDatabase({ databaseUrl: database.url, replicaUrls: config.databaseReplicaUrls });
     started.orm = orm;
     if (stopping) return;
+    // DATABASE_REPLICA_URLS: each replica is checked every second; reads go only to those in rotation (src/db/replicas.ts).
+    if (config.databaseReplicaUrls.length > 0) {
+      const monitor = new ReplicaMonitor(orm, {
+        maxLagSeconds: config.replicaMaxLagSeconds,
+        intervalMs: 1_000,
+        onChange: (status) => (status.state === 'up' ? logger.info : logger.warn).call(logger, { replica: status.name, state: status.state, lagSeconds: status.lagSeconds, detail: status.detail }, `read replica ${status.state}`),
+      });
+      await monitor.check(); // in rotation from the first request when up
+      monitor.start();
+      started.replicas = { monitor, sticky: createStickyStore(config, systemClock, logger) };
+    }
     const rateLimiter = createRateLimiter(config, logger);
     started.rateLimiter = rateLimiter;
     await rateLimiter.whenReady(REDIS_STARTUP_WAIT_MS);
     if (stopping) return;
-    const app = createApp({ orm, config, clock: systemClock, logger, rateLimiter, readiness });
+    // Background jobs (src/jobs/): every process ticks, each job's advisory lock lets one process at a time run it.
+    const jobs = config.jobs ? new JobScheduler({ orm, clock: systemClock, logger, jobs: allJobs({ subscriptions: config.subscriptionsCron }) }) : null;
+    const app = createApp({ orm, config, clock: systemClock, logger, rateLimiter, readiness, jobs, replicas: started.replicas ?? null });
     started.app = app;
     // Slow clients (issue 10, slowloris): the whole header block within HTTP_HEADERS_TIMEOUT_MS, the whole request
     // (headers and body) within HTTP_REQUEST_TIMEOUT_MS, checked every second (Node's default check runs every 30 s).
@@ -174,8 +201,11 @@ async function main(): Promise<void> {
       { port, host: config.host, embedded: !config.databaseUrl },
       `Flattr API listening on http://${config.host}:${port} (REST at /rest/v2, GraphQL at /graphql)`,
     );
-    // Spec D77: the monthly subscription run, at start and then hourly (idempotent). With workers, only worker 1 runs it.
-    if (config.subscriptionsCron && (worker === null || worker === 1)) startSubscriptionsCron({ orm, clock: systemClock, logger });
+    // Once listening: no request waits for a job (the daily window-base rebuild, the subscription run of spec D77, ...).
+    if (jobs) {
+      started.jobs = jobs;
+      jobs.start(config.jobsTickSeconds * 1000);
+    }
   })();
 
   try {
@@ -184,6 +214,9 @@ async function main(): Promise<void> {
     if (stopping) return; // the signal's shutdown cleans up and exits
     stopping = true;
     if (started.app) closeApp(started.app);
+    await started.jobs?.stop().catch(() => undefined);
+    await started.replicas?.monitor.stop().catch(() => undefined);
+    await started.replicas?.sticky.close().catch(() => undefined);
     await started.rateLimiter?.close().catch(() => undefined);
     await started.orm?.close(true).catch(() => undefined);
     await started.database?.stop().catch(() => undefined);

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthorizationCode, OAuthClient, User } from '../entities/index.js';
 import type { Clock } from '../config/clock.js';
 import { generateCredential, orderScopes, revokeTokens, sha256Hex, type Scope } from './tokens.js';
-import { CODE_RETENTION_SECONDS, CODES_PER_USER_AND_CLIENT, EXPIRED_CODES_BATCH } from './write-bounds.js';
+import { CODE_RETENTION_SECONDS, CODES_PER_USER_AND_CLIENT } from './write-bounds.js';
 
 /** Spec §14.8: 32 characters from [A-Za-z0-9], from a CSPRNG (rejection sampling, so unbiased). */
 export function generateAuthorizationCode(): string {
@@ -36,17 +36,22 @@ export interface StoredAuthorizationCode {
   usedAt: Date | null;
 }
 
+/** Deletes up to `batch` codes expired for longer than CODE_RETENTION_SECONDS at `now`; returns how many. For the expiry-cleanup job. */
+export async function deleteExpiredAuthorizationCodes(em: EntityManager, now: Date, batch: number): Promise<number> {
+  const rows = await em.getConnection('write').execute<{ id: number }[]>(
+    `delete from oauth_authorization_codes where id in
+       (select id from oauth_authorization_codes where expires_at <= ? order by expires_at limit ?) returning id`,
+    [new Date(now.getTime() - CODE_RETENTION_SECONDS * 1000), batch],
+  );
+  return rows.length;
+}
+
 /** Creates a code valid for `ttlSeconds` (D92) and returns it in clear, once; only its SHA-256 is stored. */
 export async function createAuthorizationCode(em: EntityManager, clock: Clock, ttlSeconds: number, input: NewAuthorizationCode): Promise<string> {
   const code = generateAuthorizationCode();
   const now = clock.now();
-  // Issue 14: codes never used stayed forever. Codes expired for longer than CODE_RETENTION_SECONDS go a batch at a
-  // time, and a user and application keep at most CODES_PER_USER_AND_CLIENT codes (the oldest beyond go).
-  await em.execute(
-    `delete from oauth_authorization_codes where id in
-       (select id from oauth_authorization_codes where expires_at <= ? order by expires_at limit ?)`,
-    [new Date(now.getTime() - CODE_RETENTION_SECONDS * 1000), EXPIRED_CODES_BATCH],
-  );
+  // Issue 14: a user and application keep at most CODES_PER_USER_AND_CLIENT codes (the oldest beyond go). Codes
+  // expired for longer than CODE_RETENTION_SECONDS are deleted by the expiry-cleanup job (deleteExpiredAuthorizationCodes).
   await em.execute(
     `delete from oauth_authorization_codes where id in
        (select id from oauth_authorization_codes where user_id = ? and client_id = ? order by id desc offset ?)`,

@@ -30,13 +30,13 @@ export const TOKENS_PER_USER_AND_CLIENT = 100;
 /**
  * Authorization codes kept per user and application: creating one more deletes the oldest of the pair beyond this
  * number (an older code not yet exchanged then gets `invalid_grant`). Codes expired for longer than
- * CODE_RETENTION_SECONDS are deleted too, a batch at a time, whenever a code is created.
+ * CODE_RETENTION_SECONDS are deleted by the expiry-cleanup job (src/jobs/).
  */
 export const CODES_PER_USER_AND_CLIENT = 100;
 /** How long a code is kept after it expires, so a replay within that time still revokes its token (RFC 6749 §4.1.2). */
 export const CODE_RETENTION_SECONDS = 86_400;
-/** Expired codes deleted per code created (like the expired web sessions). */
-export const EXPIRED_CODES_BATCH = 100;
+/** Expired codes (and expired web sessions) the expiry-cleanup job deletes per statement. */
+export const EXPIRED_CODES_BATCH = 1000;
 
 /** Website sessions (logins) kept per user: logging in once more ends the oldest beyond this number. */
 export const SESSIONS_PER_USER = 20;

@@ -50,7 +50,8 @@ export function list(values: readonly SqlValue[]): Sql {
  * apart from the text (unlike `Connection.execute`, which inlines them client-side).
  */
 export async function query<Row>(em: EntityManager, fragment: Sql): Promise<Row[]> {
-  const q = em.getKnex().raw(fragment.text, fragment.values as never[]);
+  // The primary: search reads (and their caches keyed by search_generation) stay there with read replicas too.
+  const q = em.getKnex('write').raw(fragment.text, fragment.values as never[]);
   const tx = em.getTransactionContext();
   if (tx) q.transacting(tx);
   const result = (await q) as { rows: Row[] };

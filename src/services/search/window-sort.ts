@@ -24,10 +24,13 @@ import { BASE_DAYS, DAY, WINDOW_SECONDS, dayOf, isoDay, planWindow, type WindowP
  * sorted by (key, [7-day flattrs for trend], flattrs, id) desc. When it reaches past the things with key > 0
  * (both lists exhausted), the things with key 0 follow in (flattrs, id) index order.
  *
- * State, base, today rows and flattrs are read in one REPEATABLE READ read-only snapshot. A search that finds the
- * base built for another day, or invalidated by a backdated flattr, rebuilds it first (`refreshWindowBase`); if
- * it keeps being invalidated (a stream of backdated writes), the search computes both lists inside its own
- * snapshot from `thing_flattr_days` instead (exact, slower).
+ * State, base, today rows and flattrs are read in one REPEATABLE READ read-only snapshot. The base of a new day is
+ * built off the request path by the `search-window-base` job (src/jobs/); until it is, a search of day D reads
+ * the base of day D − 1 exactly (a third list, the today rows of D − 1, and the flattrs of the window's oldest
+ * day subtracted: see `pageIn`), so no search waits for the daily rebuild. A search that finds the base built
+ * for an older day, or invalidated by a backdated flattr, rebuilds it first (`refreshWindowBase`); if it keeps
+ * being invalidated (a stream of backdated writes), the search computes both lists inside its own snapshot from
+ * `thing_flattr_days` instead (exact, slower).
  */
 
 const WRITERS_LOCK = "hashtext('search_window:writers')";
@@ -53,21 +56,41 @@ function baseSelect(day: number): Sql {
 
 interface StateRow {
   as_of: string | null;
+  base_as_of: string | null;
   generation: string;
   base_generation: string | null;
 }
 
-const STATE = raw(`select to_char(as_of, 'YYYY-MM-DD') as as_of, generation::text as generation, base_generation::text as base_generation
-  from search_window_state where id = 1`);
+const STATE = raw(`select to_char(as_of, 'YYYY-MM-DD') as as_of, to_char(base_as_of, 'YYYY-MM-DD') as base_as_of, generation::text as generation,
+  base_generation::text as base_generation from search_window_state where id = 1`);
 
-const isValid = (state: StateRow | undefined, day: number) => !!state && state.as_of === isoDay(day) && state.generation === state.base_generation;
+/** The base was built for day `day`, which is the writers' day too, and no flattr of its days changed since. */
+const isValid = (state: StateRow | undefined, day: number) =>
+  !!state && state.as_of === isoDay(day) && state.base_as_of === isoDay(day) && state.generation === state.base_generation;
+
+/**
+ * The base holds day `day` − 1 and is unchanged since (the day's rebuild has not committed yet), and the writers
+ * keep the today rows of day − 1 (as_of = day − 1) or have frozen them with the base (as_of = day: any later
+ * change to a flattr of day − 1 bumps the generation). A search reads it with the today rows of day − 1.
+ */
+const isPrevious = (state: StateRow | undefined, day: number) =>
+  !!state &&
+  state.base_as_of === isoDay(day - 1) &&
+  (state.as_of === isoDay(day - 1) || state.as_of === isoDay(day)) &&
+  state.generation === state.base_generation;
+
+/** Whether the base is valid for the UTC day of `now`: what the `search-window-base` job checks before it rebuilds. */
+export async function windowBaseIsCurrent(em: EntityManager, now: Date): Promise<boolean> {
+  const [state] = await query<StateRow>(em, STATE);
+  return isValid(state, dayOf(now));
+}
 
 /**
  * Makes `search_window_base` valid for the UTC day of `now` (the app clock's), rebuilding it when it is not.
  * Concurrent callers wait for one rebuild. Returns whether this call rebuilt. See the migrations for the protocol.
  */
 export async function refreshWindowBase(em: EntityManager, now: Date): Promise<boolean> {
-  const knex = em.getKnex();
+  const knex = em.getKnex('write');
   const day = dayOf(now);
   const asOf = isoDay(day);
   const rows = async (trx: typeof knex, fragment: Sql) => ((await trx.raw(fragment.text, fragment.values as never[])) as { rows: StateRow[] }).rows;
@@ -75,24 +98,25 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
   if (state?.as_of !== asOf) {
     // txA: switch the day under the writers' lock, held exclusively only for this short transaction. The today
     // rows of the days ≥ as_of are exact when the day moves forward; otherwise the trigger on the state row
-    // rebuilds them in this update, while no writer is between its reading of as_of and its commit.
+    // rebuilds them in this update, while no writer is between its reading of as_of and its commit. base_as_of
+    // and base_generation stay: searches go on reading the previous day's base until txB commits (isPrevious).
     await knex.transaction(async (trx) => {
       await trx.raw(`select pg_advisory_xact_lock(${WRITERS_LOCK})`);
-      await trx.raw('update search_window_state set as_of = ?::date, base_generation = null where id = 1 and as_of is distinct from ?::date', [asOf, asOf]);
+      await trx.raw('update search_window_state set as_of = ?::date where id = 1 and as_of is distinct from ?::date', [asOf, asOf]);
     });
   }
   // txB: one rebuilder at a time; the others wait here and then find the base valid.
   return knex.transaction(async (trx) => {
     await trx.raw(`select pg_advisory_xact_lock(${REBUILD_LOCK})`);
     const [current] = await rows(trx, STATE);
-    if (!current || current.as_of !== asOf || current.generation === current.base_generation) return false;
+    if (!current || current.as_of !== asOf || (current.base_as_of === asOf && current.generation === current.base_generation)) return false;
     await trx.raw(`set local work_mem = '64MB'`);
     // No writer touches the days before as_of any more.
     await trx.raw('delete from search_window_today where day < ?::date', [asOf]);
     await trx.raw('delete from search_window_base');
     const insert = sql`insert into search_window_base (thing_id, month_n, week_n, week_s, trend_hi, month_hi, week_hi, day_hi) ${baseSelect(day)}`;
     await trx.raw(insert.text, insert.values as never[]);
-    await trx.raw('update search_window_state set base_generation = ?::bigint, rebuilds = rebuilds + 1, built_at = ? where id = 1', [current.generation, now.toISOString()]);
+    await trx.raw('update search_window_state set base_generation = ?::bigint, base_as_of = ?::date, rebuilds = rebuilds + 1, built_at = ? where id = 1', [current.generation, asOf, now.toISOString()]);
     // Both tables were rewritten: fresh statistics for the lists' plans.
     await trx.raw('analyze search_window_base, search_window_today');
     return true;
@@ -115,6 +139,7 @@ export async function windowSortPage(em: EntityManager, where: Sql, page: Page, 
         await query(txEm, raw(`select set_config('jit', 'off', true)`));
         const [state] = await query<StateRow>(txEm, STATE);
         if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'));
+        if (isPrevious(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'), true);
         return fallback ? pageIn(txEm, where, page, sort, plan, sql`(${baseSelect(plan.day)})`, raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)')) : null;
       },
       { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
@@ -139,6 +164,8 @@ interface CandidateRow {
   h1: string | null;
   c2: number;
   h2: string | null;
+  c3: number;
+  h3: string | null;
 }
 
 interface Candidate {
@@ -180,8 +207,15 @@ const OLDEST: Record<WindowSort, string> = {
  * per list row, and each candidate's rows are fetched by key in a `lateral (… limit 1)` (which the planner
  * does not flatten into a join), so that the lists are read in index order and no table is scanned, whatever
  * the planner's statistics of tables rewritten daily.
+ *
+ * `previous`: the base holds day D − 1 (the rebuild of day D has not committed yet). Its exact columns then
+ * cover [D − k, D − 2] (none for k = 1), so key = base + today rows of D − 1 and of D − the flattrs of day D − k
+ * before the window's start T − W + 1 (read per candidate from `flattrs (thing_id, created_at)`) − future ones.
+ * A third list L3, the today rows of D − 1 by flattrs, joins the threshold; the base's bounds of D − 1 still
+ * bound its share (month_hi covers [D − 31, D − 2], week_hi and trend_hi [D − 8, D − 2], each trend term ≥ 0 at
+ * D − 1's midnight and shrinking with T). For k = 1 the base has no share and L1 is left out.
  */
-async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSort, plan: WindowPlan, base: Sql, today: Sql): Promise<number[]> {
+async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSort, plan: WindowPlan, base: Sql, today: Sql, previous = false): Promise<number[]> {
   const n = page.offset + page.limit;
   const trend = sort === 'trend';
   const hi = raw(HI[sort]);
@@ -189,19 +223,26 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
   const k = plan.days;
   const at = (seconds: number) => new Date(seconds * 1000).toISOString();
   const day = isoDay(plan.day);
+  const dayBefore = isoDay(plan.day - 1);
   const oldFrom = plan.now - k * DAY + 1;
   const oldTo = (plan.day - k + 1) * DAY;
   const epoch = raw('floor(extract(epoch from f.created_at))');
-  const oldest =
-    oldFrom < oldTo
+  // `o`: what the base lacks of the window's oldest day (added), or, with the previous day's base, what it and
+  // the today rows of D − 1 hold before the window's start (subtracted, as negative n and s).
+  const oldest = previous
+    ? sql`left join lateral (select -count(*)::int as n, -coalesce(sum(${epoch}), 0)::bigint as s from flattrs f
+          where f.thing_id = c.id and f.created_at >= ${at((plan.day - k) * DAY)}::timestamptz and f.created_at < ${at(oldFrom)}::timestamptz) o on true`
+    : oldFrom < oldTo
       ? sql`left join lateral (select count(*)::int as n, coalesce(sum(${epoch}), 0)::bigint as s from flattrs f
           where ${raw(OLDEST[sort])} and f.thing_id = c.id and f.created_at >= ${at(oldFrom)}::timestamptz and f.created_at < ${at(oldTo)}::timestamptz) o on true`
       : raw('cross join (select 0 as n, 0::bigint as s) o');
-  const count = sql`(${raw(past ? `coalesce(b.${past}, 0)` : '0')} + coalesce(o.n, 0) + coalesce(w.flattrs, 0) - coalesce(fut.n, 0))`;
+  const count = sql`(${raw(past ? `coalesce(b.${past}, 0)` : '0')} + coalesce(o.n, 0) + coalesce(w1.flattrs, 0) + coalesce(w.flattrs, 0) - coalesce(fut.n, 0))`;
   const key = trend
-    ? sql`(${count}::bigint * ${WINDOW_SECONDS.trend - plan.now}::bigint + coalesce(b.week_s, 0) + coalesce(o.s, 0) + coalesce(w.epoch_sum, 0) - coalesce(fut.s, 0))`
+    ? sql`(${count}::bigint * ${WINDOW_SECONDS.trend - plan.now}::bigint + coalesce(b.week_s, 0) + coalesce(o.s, 0) + coalesce(w1.epoch_sum, 0) + coalesce(w.epoch_sum, 0) - coalesce(fut.s, 0))`
     : count;
   const todayWeight = trend ? WINDOW_SECONDS.trend : 1;
+  // Whether the base holds a share of the key (not for one day read with the previous day's base).
+  const baseShare = !(previous && k === 1);
   const compare = (x: Candidate, y: Candidate) => y.key - x.key || (trend ? y.n - x.n : 0) || y.fc - x.fc || y.id - x.id;
 
   const fut = sql`fut as materialized (select f.thing_id, count(*)::int as n, sum(${epoch})::bigint as s from flattrs f
@@ -209,6 +250,9 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
   const exact = sql`c.id, ${count}::int as n, ${key}::text as key, (select t.flattrs_count from things t where t.id = c.id) as fc`;
   const lookups = sql`left join lateral (select b.* from ${base} b where b.thing_id = c.id limit 1) b on true
           left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${day}::date and w.thing_id = c.id limit 1) w on true
+          ${previous
+            ? sql`left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${dayBefore}::date and w.thing_id = c.id limit 1) w1 on true`
+            : raw('cross join (select 0 as flattrs, 0::bigint as epoch_sum) w1')}
           left join lateral (select fut.n, fut.s from fut where fut.thing_id = c.id limit 1) fut on true
           ${oldest}`;
   const toCandidate = (r: CandidateRow): Candidate => ({ id: r.id, n: r.n, key: Number(r.key), fc: r.fc });
@@ -236,14 +280,18 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
     const rows = await query<CandidateRow>(
       em,
       sql`with l1 as materialized (select b.thing_id as id, b.${hi}::bigint as hi from ${base} b
-          where b.${hi} > 0 and (select ${where} from things t where t.id = b.thing_id) order by b.${hi} desc limit ${m}),
+          where ${baseShare ? raw('true') : raw('false')} and b.${hi} > 0 and (select ${where} from things t where t.id = b.thing_id) order by b.${hi} desc limit ${m}),
         l2 as materialized (select w.thing_id as id, w.flattrs::bigint * ${todayWeight}::bigint as hi from ${today} w
           where w.day = ${day}::date and (select ${where} from things t where t.id = w.thing_id) order by w.flattrs desc limit ${m}),
+        l3 as materialized (select w.thing_id as id, w.flattrs::bigint * ${todayWeight}::bigint as hi from ${today} w
+          where ${previous ? raw('true') : raw('false')} and w.day = ${dayBefore}::date and (select ${where} from things t where t.id = w.thing_id)
+          order by w.flattrs desc limit ${m}),
         ${fut},
-        c as materialized (select l1.id from l1 union select l2.id from l2)
+        c as materialized (select l1.id from l1 union select l2.id from l2 union select l3.id from l3)
         select ${exact},
           (select count(*) from l1)::int as c1, (select min(l1.hi) from l1)::text as h1,
-          (select count(*) from l2)::int as c2, (select min(l2.hi) from l2)::text as h2
+          (select count(*) from l2)::int as c2, (select min(l2.hi) from l2)::text as h2,
+          (select count(*) from l3)::int as c3, (select min(l3.hi) from l3)::text as h3
         from c ${lookups}`,
     );
     positives = rows
@@ -253,11 +301,12 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
     const first = rows[0];
     const h1 = first && first.c1 === m ? Number(first.h1) : 0;
     const h2 = first && first.c2 === m ? Number(first.h2) : 0;
-    if (h1 === 0 && h2 === 0) {
+    const h3 = first && first.c3 === m ? Number(first.h3) : 0;
+    if (h1 === 0 && h2 === 0 && h3 === 0) {
       exhausted = true;
       break;
     }
-    if (positives.length >= n && positives[n - 1]!.key > h1 + h2) break;
+    if (positives.length >= n && positives[n - 1]!.key > h1 + h2 + h3) break;
   }
   const head = positives.slice(page.offset, n).map((c) => c.id);
   if (head.length === page.limit || !exhausted) return head;

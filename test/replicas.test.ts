@@ -1,0 +1,207 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/database.js';
+import { systemClock } from '../src/config/clock.js';
+import { Fixtures } from './support/fixtures.js';
+import { request } from './support/http.js';
+import { startRedisServer, startServerProcess, type RedisProcess, type ServerProcess } from './support/processes.js';
+import { startReplicatedPair, type ReplicatedPair } from './support/replication.js';
+
+/**
+ * Read replicas (issue 19) on real streaming replication: a primary and a replica started with the machine's
+ * PostgreSQL binaries (initdb + pg_basebackup -R), and real server processes with DATABASE_REPLICA_URLS. Which
+ * server answered from where is seen in the data: the replica's replay is paused (pg_wal_replay_pause()) and the
+ * primary changed, so a read of the replica still shows the old value.
+ */
+
+let pair: ReplicatedPair;
+let redis: RedisProcess;
+let orm: MikroORM;
+/** Two processes sharing the read-your-writes marks through Redis, and one that takes a replica out when it lags 1 s. */
+let a: ServerProcess;
+let b: ServerProcess;
+let strict: ServerProcess;
+let thingId: number;
+let token: string;
+/** Another token of the same owner, which never writes. */
+let reader: string;
+const servers: ServerProcess[] = [];
+
+beforeAll(async () => {
+  pair = await startReplicatedPair();
+  await pair.primary.query('postgres', 'create database flattr');
+  redis = await startRedisServer();
+  const env = (maxLag: string) => ({
+    DATABASE_URL: pair.primary.url('flattr'),
+    DATABASE_REPLICA_URLS: pair.replica.url('flattr'),
+    REPLICA_STICKY_SECONDS: '120',
+    REPLICA_MAX_LAG_SECONDS: maxLag,
+    JOBS: 'false',
+    REDIS_URL: redis.url,
+    RATE_LIMIT_KEY_PREFIX: 'replicas-test',
+  });
+  a = await startServerProcess(env('3600'));
+  servers.push(a);
+  [b, strict] = await Promise.all([startServerProcess(env('3600')), startServerProcess(env('1'))]);
+  servers.push(b, strict);
+  orm = await openDatabase({ databaseUrl: pair.primary.url('flattr'), poolMax: 2 });
+  const fx = new Fixtures(orm, systemClock);
+  const owner = await fx.user();
+  token = await fx.token(owner, ['thing']);
+  reader = await fx.token(owner, ['thing']);
+  thingId = (await fx.thing(owner, { title: 'Original title' })).id;
+  await pair.caughtUp();
+  for (const server of servers) await until(async () => (await readyz(server)).checks.replicas?.status === 'ok', 'the replica in rotation');
+}, 180_000);
+
+afterAll(async () => {
+  for (const server of servers) await server.stop(15_000).catch(() => undefined);
+  await orm?.close(true);
+  await redis?.stop();
+  await pair?.destroy();
+});
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function readyz(server: ServerProcess) {
+  const res = await request(server.baseUrl, '/readyz');
+  return { httpStatus: res.status, ...(res.json() as { checks: Record<string, { status: string; detail?: string; replicas?: { name: string; state: string; lagSeconds: number | null }[] }> }) };
+}
+
+/** The thing's title as `server` answers GET /rest/v2/things/:id (anonymous unless `auth`). */
+async function title(server: ServerProcess, auth?: string): Promise<string> {
+  const res = await request(server.baseUrl, `/rest/v2/things/${thingId}`, { headers: auth ? { Authorization: `Bearer ${auth}` } : {} });
+  expect(res.status, res.text).toBe(200);
+  return res.json().title;
+}
+
+async function metric(server: ServerProcess, sample: string): Promise<number | undefined> {
+  const line = (await request(server.baseUrl, '/metrics')).text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+const pauseReplay = () => pair.replica.query('postgres', 'select pg_wal_replay_pause()');
+const resumeReplay = async () => {
+  await pair.replica.query('postgres', 'select pg_wal_replay_resume()');
+  await pair.caughtUp();
+};
+const setTitleOnPrimary = (value: string) => pair.primary.query('flattr', 'update things set title = $1 where id = $2', [value, thingId]);
+
+describe('read replicas on streaming replication', () => {
+  it('anonymous reads are served by the replica; /readyz and /metrics report it and its lag', async () => {
+    const before = (await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')) ?? 0;
+    await pauseReplay();
+    try {
+      await setTitleOnPrimary('Changed on the primary');
+      // The replica has not replayed the change: what these answers show comes from it.
+      expect(await title(a)).toBe('Original title');
+      expect(await title(b)).toBe('Original title');
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await title(a)) === 'Changed on the primary', 'the replica to replay the change');
+    expect(await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')).toBeGreaterThan(before);
+    expect(await metric(a, 'flattr_db_replica_up{replica="replica-1",state="up"}')).toBe(1);
+    expect(await metric(a, 'flattr_db_replica_lag_seconds{replica="replica-1"}')).toBeGreaterThanOrEqual(0);
+    const ready = await readyz(a);
+    expect(ready.httpStatus).toBe(200);
+    expect(ready.checks.replicas).toMatchObject({ status: 'ok', replicas: [{ name: 'replica-1', state: 'up', lagSeconds: expect.any(Number) }] });
+  }, 60_000);
+
+  it("read-your-writes while the replica's replay is paused: the writer (through either process) sees its write, others the replica", async () => {
+    await pauseReplay();
+    try {
+      const res = await request(a.baseUrl, `/rest/v2/things/${thingId}`, {
+        method: 'PATCH',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'Written by the owner' }),
+      });
+      expect(res.status, res.text).toBe(200);
+      // The writer's token reads the primary, on this process and, through Redis, on the other.
+      expect(await title(a, token)).toBe('Written by the owner');
+      expect(await title(b, token)).toBe('Written by the owner');
+      // Anonymous readers still read the paused replica.
+      expect(await title(a)).toBe('Changed on the primary');
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await title(b)) === 'Written by the owner', 'the replica to replay the write');
+  }, 60_000);
+
+  it('a replica lagging more than REPLICA_MAX_LAG_SECONDS leaves the rotation (reads go to the primary) and comes back', async () => {
+    await pauseReplay();
+    try {
+      await setTitleOnPrimary('While the replica lags');
+      await until(async () => (await readyz(strict)).checks.replicas?.replicas?.[0]?.state === 'lagging', 'the replica to be out for lag');
+      const ready = await readyz(strict);
+      expect(ready.httpStatus).toBe(200); // degraded, still ready: the primary serves
+      expect(ready.checks.replicas).toMatchObject({ status: 'degraded', detail: expect.stringContaining('replica-1 lagging') });
+      expect(await title(strict)).toBe('While the replica lags');
+      expect(await metric(strict, 'flattr_db_replica_up{replica="replica-1",state="lagging"}')).toBe(0);
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await readyz(strict)).checks.replicas?.status === 'ok', 'the replica back in rotation');
+  }, 60_000);
+
+  it('reads survive the replica being stopped (no failed request), and it is back in rotation when it returns', async () => {
+    await setTitleOnPrimary('Before the replica stops');
+    await pair.caughtUp();
+    await pair.replica.stop('immediate');
+    // The first reads may still pick the replica before a check sees it down: they are run again on the primary.
+    for (let i = 0; i < 20; i++) expect(await title(a)).toBe('Before the replica stops');
+    await until(async () => (await readyz(a)).checks.replicas?.replicas?.[0]?.state === 'down', 'the replica to be down');
+    const down = await readyz(a);
+    expect(down.httpStatus).toBe(200);
+    expect(down.checks.replicas?.status).toBe('degraded');
+    // The check asks the replica itself (never the primary a failed read falls back to).
+    expect(down.checks.replicas?.detail).toMatch(/^replica-1 down: their reads go to the primary$/);
+    expect(JSON.stringify(down.checks.replicas)).not.toContain('not a replica');
+    expect(await metric(a, 'flattr_db_replica_up{replica="replica-1",state="down"}')).toBe(0);
+    expect(await metric(a, 'flattr_db_replica_lag_seconds{replica="replica-1"}')).toBe(-1);
+    for (let i = 0; i < 5; i++) expect(await title(a)).toBe('Before the replica stops');
+
+    await pair.replica.start();
+    await until(async () => (await readyz(a)).checks.replicas?.status === 'ok', 'the replica back in rotation', 60_000);
+    const before = (await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')) ?? 0;
+    expect(await title(a)).toBe('Before the replica stops');
+    expect(await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')).toBeGreaterThan(before);
+  }, 120_000);
+
+  it('GraphQL: queries read the replica; a mutation marks its token, whose queries then read the primary', async () => {
+    const gql = async (server: ServerProcess, query: string, variables: Record<string, unknown> = {}, auth?: string) => {
+      const res = await request(server.baseUrl, '/graphql', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      expect(res.status, res.text).toBe(200);
+      const body = res.json();
+      expect(body.errors, res.text).toBeUndefined();
+      return body.data;
+    };
+    const read = `query Title($id: Int!) { thing(id: $id) { id title } }`;
+    const { thing } = await gql(a, read, { id: thingId });
+    await pauseReplay();
+    try {
+      await setTitleOnPrimary('GraphQL: changed on the primary');
+      expect((await gql(a, read, { id: thingId })).thing.title).toBe(thing.title);
+      expect((await gql(b, read, { id: thingId }, reader)).thing.title).toBe(thing.title);
+      const mutation = `mutation Rename($id: ID!) { updateThing(id: $id, patch: { title: "GraphQL: written" }) { __typename ... on UpdateThingSuccess { thing { title } } } }`;
+      expect((await gql(a, mutation, { id: thing.id }, token)).updateThing).toEqual({ __typename: 'UpdateThingSuccess', thing: { title: 'GraphQL: written' } });
+      // The writer's token, on either process, reads the primary; the reader's and anonymous queries the replica.
+      expect((await gql(b, read, { id: thingId }, token)).thing.title).toBe('GraphQL: written');
+      expect((await gql(a, read, { id: thingId }, reader)).thing.title).toBe(thing.title);
+      expect((await gql(b, read, { id: thingId })).thing.title).toBe(thing.title);
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await gql(a, read, { id: thingId })).thing.title === 'GraphQL: written', 'the replica to replay the mutation');
+  }, 60_000);
+});
