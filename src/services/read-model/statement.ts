@@ -23,8 +23,8 @@ interface KnexClient {
 
 /**
  * Runs a read statement on the request's connection: inside a transaction, the transaction's own connection (knex
- * hands its transaction client that connection); otherwise a pooled connection of the ORM, the pool MikroORM
- * manages. Logged through the ORM's query logger when query logging is on (the tests that count queries see it).
+ * hands its transaction client that connection); otherwise a pooled connection of the ORM's `read` connection: a
+ * read replica's when the request may read one (src/db/replicas.ts), else the primary's. Logged through the ORM's query logger when query logging is on (the tests that count queries see it).
  *
  * Values come back as the ORM's pg connection parses them: timestamptz as text (MikroORM's own setting; map with
  * `new Date(text)`, as the ORM does), integers and booleans as numbers and booleans, text[] as string arrays.
@@ -42,7 +42,25 @@ export function primaryRows<Row>(em: EntityManager, statement: ReadStatement, va
 }
 
 async function runStatement<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[], on: 'read' | 'write'): Promise<Row[]> {
-  const knex = (em.getTransactionContext() ?? em.getConnection(on).getKnex()) as unknown as { client: KnexClient };
+  const transaction = em.getTransactionContext();
+  if (transaction) return runOn<Row>(em, transaction as unknown as KnexLike, statement, values);
+  const chosen = em.getConnection(on).getKnex() as unknown as KnexLike;
+  const primary = on === 'read' ? (em.getConnection('write').getKnex() as unknown as KnexLike) : chosen;
+  if (chosen === primary) return runOn<Row>(em, chosen, statement, values);
+  try {
+    return await runOn<Row>(em, chosen, statement, values);
+  } catch {
+    // A read replica that went away between two health checks (src/db/replicas.ts takes it out of rotation within
+    // a second): the read is run again on the primary, so no request fails because of it.
+    return runOn<Row>(em, primary, statement, values);
+  }
+}
+
+interface KnexLike {
+  client: KnexClient;
+}
+
+async function runOn<Row>(em: EntityManager, knex: KnexLike, statement: ReadStatement, values: readonly unknown[]): Promise<Row[]> {
   const logger = em.config.getLogger();
   const started = logger.isEnabled('query') ? performance.now() : 0;
   const connection = await knex.client.acquireConnection();
