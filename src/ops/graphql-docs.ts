@@ -81,7 +81,7 @@ minute by default).
 A stream the server ends gets a final event with a code (<code>SLOW_CONSUMER</code>, <code>TOKEN_REVOKED</code>,
 <code>SERVER_SHUTTING_DOWN</code>, <code>RATE_LIMITED</code>); too many open ones are refused with
 <code>SUBSCRIPTION_LIMIT</code>.</p>
-<pre><code>curl -N -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \\
+<pre tabindex="0" aria-label="Example: a subscription with curl"><code>curl -N -H 'Content-Type: application/json' -H 'Accept: text/event-stream' \\
   -d '{"query":"subscription { flattrCreated { flattr { id } thing { id flattrCount } } }"}' \\
   http://localhost:3000/graphql</code></pre>`;
 }
