@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createSharedStateRedis } from '../config/redis-client.js';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config.js';
 import type { ComponentReadiness } from '../server/readiness.js';
@@ -202,15 +203,7 @@ export function createRateLimiter(
   logger: Logger,
 ): RateLimiter {
   if (!config.redisUrl) return createMemoryRateLimiter(config, logger);
-  const client = new Redis(config.redisUrl, {
-    commandTimeout: config.rateLimitRedisTimeoutMs,
-    connectTimeout: Math.max(1_000, config.rateLimitRedisTimeoutMs * 5),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // Reconnect quickly and forever: recovery should not wait for the next deploy.
-    retryStrategy: (attempt: number) => Math.min(100 * attempt, 1_000),
-    connectionName: 'flattr-rate-limit',
-  });
+  const client = createSharedStateRedis({ ...config, redisUrl: config.redisUrl }, 'flattr-rate-limit');
   const store = new RedisBucketStore(client, config.rateLimitPerHour, config.rateLimitWindowSeconds, config.rateLimitKeyPrefix);
   return new BucketLimiter(config.rateLimitPerHour, config.rateLimitWindowSeconds, logger, { client, store, keyPrefix: config.rateLimitKeyPrefix });
 }

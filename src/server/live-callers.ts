@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createSharedStateRedis } from '../config/redis-client.js';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config.js';
 import type { LiveCallerCount } from '../services/live/hub.js';
@@ -26,15 +27,7 @@ return 1`;
  */
 export function createRedisCallerCount(config: Pick<AppConfig, 'redisUrl' | 'rateLimitRedisTimeoutMs' | 'rateLimitKeyPrefix'>, logger: Logger): LiveCallerCount | null {
   if (!config.redisUrl) return null;
-  const client = new Redis(config.redisUrl, {
-    commandTimeout: config.rateLimitRedisTimeoutMs,
-    connectTimeout: Math.max(1_000, config.rateLimitRedisTimeoutMs * 5),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt: number) => Math.min(100 * attempt, 1_000),
-    connectionName: 'flattr-live',
-    lazyConnect: true,
-  });
+  const client = createSharedStateRedis({ ...config, redisUrl: config.redisUrl }, 'flattr-live', { lazyConnect: true });
   client.on('error', () => undefined); // reported by the calls that fail
   let connecting: Promise<void> | null = null;
   const ready = () => (connecting ??= client.connect().catch(() => undefined));

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createSharedStateRedis } from '../config/redis-client.js';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { Clock } from '../config/clock.js';
@@ -90,14 +91,7 @@ export class RedisStickyStore implements StickyStore {
 
 export function createStickyStore(config: AppConfig, clock: Clock, logger: Logger): StickyStore {
   if (!config.redisUrl) return new MemoryStickyStore(clock);
-  const client = new Redis(config.redisUrl, {
-    commandTimeout: config.rateLimitRedisTimeoutMs,
-    connectTimeout: Math.max(1_000, config.rateLimitRedisTimeoutMs * 5),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt: number) => Math.min(100 * attempt, 1_000),
-    connectionName: 'flattr-read-your-writes',
-  });
+  const client = createSharedStateRedis({ ...config, redisUrl: config.redisUrl }, 'flattr-read-your-writes');
   client.on('error', () => undefined); // reported through isMarked's fallback
   return new RedisStickyStore(client, `${config.rateLimitKeyPrefix}:sticky`, clock, logger);
 }
