@@ -35,6 +35,11 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
   const maxCompiled = options.maxCompiled ?? 1000;
   const entries = new WeakMap<DocumentNode, DocumentEntry>();
   let compiledCount = 0;
+  // A compiled function leaves with its document (Yoga's parse cache drops documents it no longer holds): the count
+  // goes down with it, so the cap bounds the functions alive, not the ones ever compiled.
+  const released = new FinalizationRegistry<null>(() => {
+    compiledCount -= 1;
+  });
 
   const compiledFor = (args: ExecutionArgs): CompiledQuery | null => {
     let entry = entries.get(args.document);
@@ -49,7 +54,10 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
       compiled = isCompiledQuery(result) ? result : null;
     }
     entry.compiled.set(name, compiled);
-    if (compiled) compiledCount += 1;
+    if (compiled) {
+      compiledCount += 1;
+      released.register(args.document, null);
+    }
     return compiled;
   };
 
