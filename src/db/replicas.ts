@@ -44,11 +44,6 @@ export function currentReadRoute(): ReadRoute | undefined {
   return routes.getStore();
 }
 
-/** The connection a plain read should use: a replica when this request may read one (and one is in rotation). */
-export function readConnection<E extends { getConnection(type?: 'read' | 'write'): C }, C>(em: E): C {
-  return em.getConnection('read');
-}
-
 export type ReplicaState = 'unknown' | 'up' | 'lagging' | 'down';
 
 export interface ReplicaStatus {
