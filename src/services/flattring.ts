@@ -3,7 +3,7 @@ import { Flattr, Thing, User, periodOf, type FlattrEntity, type ThingEntity } fr
 import type { Clock } from '../config/clock.js';
 import { DomainError, INVALID_PARAMETERS, NOT_FOUND_THINGS, NOT_FOUND_USER } from './domain-error.js';
 import { isAutoSubmitUrl, parseAutoSubmitUrl } from './auto-submit.js';
-import { existingThing, insertThing, isUniqueViolation } from './things.js';
+import { existingThing, findThingByUrl, insertThing, isUniqueViolation } from './things.js';
 import { primaryRows, type ReadStatement } from './read-model/statement.js';
 import { thingsWithOwners, type ThingRecord } from './read-model/rows.js';
 import { isAbsoluteHttpUrl } from './thing-rules.js';
@@ -140,7 +140,7 @@ async function flattrUrlAttempt(tx: EntityManager, clock: Clock, viewerId: numbe
   const now = clock.now();
   // Step 2: a plain URL names a registered thing, exactly.
   if (!isAutoSubmitUrl(url, options.siteUrl)) {
-    const thing = await tx.findOne(Thing, { url }, { refresh: true });
+    const thing = await findThingByUrl(tx, url, { refresh: true });
     if (!thing) throw new DomainError('not_found', NO_THING_FOUND);
     return [await flattrInTransaction(tx, viewerId, thing, now, 'click'), thing.id];
   }
@@ -149,7 +149,7 @@ async function flattrUrlAttempt(tx: EntityManager, clock: Clock, viewerId: numbe
   // A thing's url is never an auto-submit URL (§12.2), so such an inner url is a bad inner url.
   if (isAutoSubmitUrl(request.url, options.siteUrl)) throw new DomainError('validation', 'Invalid url');
   if (request.owner !== null && request.userId === null) throw new DomainError('validation', UNSUPPORTED_OWNER);
-  const found = await tx.findOne(Thing, { url: request.url }, { refresh: true, populate: ['owner'] });
+  const found = await findThingByUrl(tx, request.url, { refresh: true, withOwner: true });
   if (found) {
     if (request.userId !== null && request.userId.toLowerCase() !== found.owner.username.toLowerCase()) {
       throw new DomainError('validation', OWNER_MISMATCH);

@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Thing, type ThingEntity } from '../entities/index.js';
+import type { ThingEntity } from '../entities/index.js';
 import { DomainError } from './domain-error.js';
 import { isAutoSubmitUrl, parseAutoSubmitUrl, type AutoSubmitRequest } from './auto-submit.js';
 import { INVALID_PARAMETERS, OWNER_MISMATCH } from './flattring.js';
+import { findThingByUrl } from './things.js';
 
 export interface LookupOptions {
   /** SITE_URL: its authority also marks auto-submit URLs (§11.2). */
@@ -22,7 +23,7 @@ export interface LookupOptions {
 export async function lookupThing(em: EntityManager, rawUrl: string, options: LookupOptions = {}): Promise<ThingEntity | null> {
   const url = rawUrl.trim();
   if (url === '') throw new DomainError('invalid_parameters', INVALID_PARAMETERS);
-  if (!isAutoSubmitUrl(url, options.siteUrl)) return em.findOne(Thing, { url });
+  if (!isAutoSubmitUrl(url, options.siteUrl)) return findThingByUrl(em, url);
   return lookupAutoSubmitThing(em, parseAutoSubmitUrl(url));
 }
 
@@ -32,7 +33,7 @@ export async function lookupThing(em: EntityManager, rawUrl: string, options: Lo
  * Current thing owned by other account.". Used by `lookupThing` and by the website's `/submit/auto` page.
  */
 export async function lookupAutoSubmitThing(em: EntityManager, request: AutoSubmitRequest): Promise<ThingEntity | null> {
-  const thing = await em.findOne(Thing, { url: request.url }, { populate: ['owner'] });
+  const thing = await findThingByUrl(em, request.url, { withOwner: true });
   if (!thing) return null;
   if (request.userId !== null && request.userId.toLowerCase() !== thing.owner.username.toLowerCase()) {
     throw new DomainError('validation', OWNER_MISMATCH);

@@ -36,6 +36,11 @@ function urlFits(url: string, maxLength: number): boolean {
   return url.length <= maxLength && Buffer.byteLength(url, 'utf8') <= maxLength && !url.includes('\u0000');
 }
 
+/** Whether some thing could be registered under `url` (the url rule's length and bytes); a lookup skips the query when not. */
+export function couldBeThingUrl(url: string): boolean {
+  return urlFits(url, URL_MAX);
+}
+
 function fail(message: string, field: string): never {
   throw new DomainError('validation', message, field);
 }
