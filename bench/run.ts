@@ -50,6 +50,9 @@ const USAGE = `npm run bench [-- api|workers|search|replica|soak|clean] [options
                   (our server with WEB_CONCURRENCY=1 and =2 side by side, alternating; req/s, CPU, RSS and the 2/1 ratio)
   search          --small 10000 --large 1000000 --connections 4 --duration 10 --warmup 2 --reseed
                   --write-rate N (N thing writes/s in the background while each shape is measured; default 0)
+                  --write-rate 0,5 (each rate in turn on the same servers, then p99 at 5 ÷ p99 at 0 per shape and size)
+                  --only id,id (e.g. diverse: Zipf-drawn terms and tags, a new filter per request, with a count probe)
+                  --probe 100 (distinct diverse filters whose count, page, capped count and estimate are timed; 0: none)
   replica         --things 100000 --connections 16 --duration 10 --warmup 3 --rounds 2 (one local replica vs none)
   soak            --minutes 10 --rate 100 --connections 16
   clean           drop every flattr_bench_* database
@@ -78,6 +81,7 @@ const { values, positionals } = parseArgs({
     minutes: { type: 'string' },
     rate: { type: 'string' },
     'write-rate': { type: 'string' },
+    probe: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -421,7 +425,8 @@ async function main(): Promise<void> {
         duration: int(values.duration, 10),
         warmup: int(values.warmup, 2),
         reseed: values.reseed,
-        writeRate: int(values['write-rate'], 0),
+        writeRates: (values['write-rate'] ?? '0').split(',').map((rate) => int(rate, 0)),
+        probe: int(values.probe, 100),
       });
     case 'replica':
       return runReplicaBench({

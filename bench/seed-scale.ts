@@ -87,7 +87,7 @@ const REAL_WORDS = `open source music video podcast photo art design code game g
   .filter(Boolean);
 
 /** A deterministic PRNG (mulberry32), for the vocabulary only; the data itself is drawn inside PostgreSQL. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
