@@ -268,8 +268,9 @@ async function explainShape(orm: MikroORM, url: string, params: Record<string, s
   return out;
 }
 
-/** The count cap of option (a) in the probe: an exact count up to it, "more than" above. */
+/** The count caps of option (a) in the probe: an exact count up to the cap, "more than" above it. */
 const COUNT_CAP = 10_000;
+const SMALL_COUNT_CAP = 1_000;
 
 export interface ProbeRow {
   kind: string;
@@ -282,6 +283,8 @@ export interface ProbeRow {
   /** Option (a): `count(*)` over at most COUNT_CAP + 1 matches, ms, and what it gives. */
   cappedMs: number;
   capped: number;
+  /** The same with SMALL_COUNT_CAP. */
+  smallCappedMs: number;
   /** Option (b): the planner's row estimate of the filter (EXPLAIN without ANALYZE), ms, and the estimate. */
   estimateMs: number;
   estimate: number;
@@ -342,9 +345,12 @@ async function countProbe(orm: MikroORM, url: string, stream: DiverseRequest[], 
       const capped = Number((await client.query<{ n: number }>(`select count(*)::int as n from (select 1 from things t where ${where} limit ${COUNT_CAP + 1}) s`, statement.bindings)).rows[0]!.n);
       const cappedMs = since(t);
       t = performance.now();
+      await client.query(`select count(*)::int as n from (select 1 from things t where ${where} limit ${SMALL_COUNT_CAP + 1}) s`, statement.bindings);
+      const smallCappedMs = since(t);
+      t = performance.now();
       const plan = (await client.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`explain (format json) select 1 from things t where ${where}`, statement.bindings)).rows[0]!['QUERY PLAN'];
       const estimateMs = since(t);
-      const row: ProbeRow = { kind: r.kind, params: r.params, total, countMs, pageMs, cappedMs, capped, estimateMs, estimate: plan[0].Plan['Plan Rows'] };
+      const row: ProbeRow = { kind: r.kind, params: r.params, total, countMs, pageMs, cappedMs, capped, smallCappedMs, estimateMs, estimate: plan[0].Plan['Plan Rows'] };
       rows.push(row);
       countSql.set(row, { text, values: statement.bindings });
     }
@@ -390,6 +396,8 @@ function probeReport(label: string, probe: ProbeResult): string[] {
         ['page (cache miss)', stat(probe.rows.map((r) => r.pageMs)), 'relevance with terms scores every match on a miss'],
         ['count + page', stat(probe.rows.map((r) => r.countMs + r.pageMs)), `count is ${fmt((100 * probe.rows.reduce((n, r) => n + r.countMs, 0)) / probe.rows.reduce((n, r) => n + r.countMs + r.pageMs, 0), 0)}% of the sum`],
         [`(a) count capped at ${COUNT_CAP}`, stat(probe.rows.map((r) => r.cappedMs)), 'exact up to the cap'],
+        ['page + (a)', stat(probe.rows.map((r) => r.cappedMs + r.pageMs)), 'what a miss would cost with (a)'],
+        [`(a) count capped at ${SMALL_COUNT_CAP}`, stat(probe.rows.map((r) => r.smallCappedMs)), 'exact up to the cap'],
         ['(b) planner estimate', stat(probe.rows.map((r) => r.estimateMs)), big.length ? `estimate/exact above the cap: p50 ${fmt(percentile(big.map(error), 0.5), 2)}, min ${fmt(Math.min(...big.map(error)), 2)}, max ${fmt(Math.max(...big.map(error)), 2)}` : ''],
       ],
     ),
