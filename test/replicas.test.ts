@@ -204,4 +204,38 @@ describe('read replicas on streaming replication', () => {
     }
     await until(async () => (await gql(a, read, { id: thingId })).thing.title === 'GraphQL: written', 'the replica to replay the mutation');
   }, 60_000);
+
+  it("searches read the replica, their cached totals and relevance pages exact as it replays; the writer's read the primary", async () => {
+    const search = async (server: ServerProcess, auth?: string) => {
+      const res = await request(server.baseUrl, '/rest/v2/things/search?query=zeppelin', { headers: auth ? { Authorization: `Bearer ${auth}` } : {} });
+      expect(res.status, res.text).toBe(200);
+      const body = res.json();
+      return { total: body.total_items, titles: body.things.map((t: { title: string }) => t.title) };
+    };
+    const none = { total: 0, titles: [] };
+    const found = { total: 1, titles: ['Zeppelin'] };
+    expect(await search(a)).toEqual(none);
+    expect(await search(b)).toEqual(none);
+    await pauseReplay();
+    try {
+      const created = await request(a.baseUrl, '/rest/v2/things', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url: 'https://example.org/zeppelin', title: 'Zeppelin' }),
+      });
+      expect(created.status, created.text).toBe(201);
+      // Anonymous searches read the paused replica: the process's cached total and levels say nothing new.
+      expect(await search(a)).toEqual(none);
+      // The writer's searches read the primary, on either process: the cached entries move forward to it.
+      expect(await search(b, token)).toEqual(found);
+      expect(await search(a, token)).toEqual(found);
+      // And back on the replica, behind what the cache now holds: counted there again, not taken from the cache.
+      expect(await search(a, reader)).toEqual(none);
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await search(a)).total === 1, 'the replica to replay the new thing');
+    expect(await search(a)).toEqual(found);
+    expect(await search(b)).toEqual(found);
+  }, 60_000);
 });
