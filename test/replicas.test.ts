@@ -277,10 +277,11 @@ describe('a replica that hangs: no answer at all (REPLICA_CONNECT_TIMEOUT_MS)', 
   };
   const reads = async (target: string) => (await metric(hangs, `flattr_db_routed_reads_total{target="${target}"}`)) ?? 0;
 
-  it.each([
+  const HANGS = [
     { how: 'freeze', what: 'its open connections stop answering and new ones are never answered' },
     { how: 'cutAndHang', what: 'its connections are closed and new ones are never answered (the connect timeout)' },
-  ] as const)('$how: $what; reads answer from the primary, the replica is out of rotation until it answers again', async ({ how }) => {
+  ] as const;
+  for (const { how, what } of HANGS) it(`a hung replica (${how}: ${what}): reads answer from the primary, the replica is out of rotation until it answers again`, async () => {
     await setTitleOnPrimary(`Before the replica hangs (${how})`);
     await pair.caughtUp();
     await until(async () => (await readyz(hangs)).checks.replicas?.status === 'ok', 'the replica in rotation');
