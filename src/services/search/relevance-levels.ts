@@ -62,6 +62,14 @@ export class RelevanceLevelCache {
     private readonly walkBatch = 500,
   ) {}
 
+  /**
+   * The number of matches: the levels' sizes, from the same scoring (or correction) as the pages. A search in this
+   * order takes its `total_items` from here instead of a separate count, which at a million things cost as much again.
+   */
+  async total(em: EntityManager, q: RelevanceQuery): Promise<number> {
+    return (await this.levels(em, q)).reduce((n, level) => n + level.size, 0);
+  }
+
   async page(em: EntityManager, q: RelevanceQuery, page: Page): Promise<number[]> {
     const levels = await this.levels(em, q);
     const result: number[] = [];
