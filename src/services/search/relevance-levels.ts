@@ -22,7 +22,8 @@ import { searchCacheOutcomes } from './cache-outcomes.js';
  * Exact while the generation is unchanged (membership and scores cannot change without moving it). When it has
  * moved, the levels are corrected from the things changed since (changes.ts: each one's score then and now, or
  * no match), so writes elsewhere leave a popular filter's levels warm; only when the change log cannot say is the
- * filter scored again. Levels read inside a transaction that wrote are not kept. Bounded: least recently used filters are dropped beyond `maxIds` stored ids in all.
+ * filter scored again. Levels read inside a transaction that wrote are not kept. Bounded: least recently used
+ * filters are dropped beyond `maxIds` stored ids in all.
  */
 
 interface Level {
@@ -145,12 +146,12 @@ export class RelevanceLevelCache {
     const { generation, clean } = rows[0]!;
     // A scoring inside a transaction that wrote may include its uncommitted things: used by that search only.
     if (clean && generation !== null) this.store(key, { generation, levels, storedIds: storedIdsOf(levels) });
-    const shareable = clean;
-    return { levels, shareable };
+    return { levels, shareable: clean };
   }
 
   /** Keeps `entry` as the most recently used, within `maxIds` stored ids. */
   private store(key: string, entry: Entry): void {
+    this.drop(key);
     if (entry.storedIds > this.maxIds) return;
     this.entries.set(key, entry);
     this.storedIds += entry.storedIds;
