@@ -50,6 +50,7 @@ describe('configuration', () => {
       databaseReplicaUrls: [],
       replicaStickySeconds: 5,
       replicaMaxLagSeconds: 10,
+      replicaConnectTimeoutMs: 2_000,
     });
     expect(loadConfig({ PORT: '8080' }).apiUrl).toBe('http://localhost:8080/rest/v2');
     expect(loadConfig({ DATA_DIR: '/var/lib/flattr' }, '/srv/app')).toMatchObject({ dataDir: '/var/lib/flattr', dataDirIsDefault: false });
@@ -96,6 +97,9 @@ describe('configuration', () => {
       jobsTickSeconds: 5,
     });
     expect(() => loadConfig({ REPLICA_MAX_LAG_SECONDS: '0' })).toThrow('REPLICA_MAX_LAG_SECONDS must be between 1 and 86400, got 0');
+    expect(loadConfig({ REPLICA_CONNECT_TIMEOUT_MS: '500' }).replicaConnectTimeoutMs).toBe(500);
+    expect(() => loadConfig({ REPLICA_CONNECT_TIMEOUT_MS: '0' })).toThrow('REPLICA_CONNECT_TIMEOUT_MS must be between 100 and 60000, got 0');
+    expect(() => loadConfig({ REPLICA_CONNECT_TIMEOUT_MS: '2s' })).toThrow('REPLICA_CONNECT_TIMEOUT_MS must be a whole number, got "2s"');
     expect(() => loadConfig({ JOBS_TICK_SECONDS: '0' })).toThrow('JOBS_TICK_SECONDS must be between 1 and 3600, got 0');
   });
 });

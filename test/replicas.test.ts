@@ -6,6 +6,7 @@ import { Fixtures } from './support/fixtures.js';
 import { request } from './support/http.js';
 import { startRedisServer, startServerProcess, type RedisProcess, type ServerProcess } from './support/processes.js';
 import { startReplicatedPair, type ReplicatedPair } from './support/replication.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * Read replicas (issue 19) on real streaming replication: a primary and a replica started with the machine's
@@ -172,6 +173,8 @@ describe('read replicas on streaming replication', () => {
     const before = (await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')) ?? 0;
     expect(await title(a)).toBe('Before the replica stops');
     expect(await metric(a, 'flattr_db_routed_reads_total{target="replica-1"}')).toBeGreaterThan(before);
+    // Each process checks on its own: the next tests expect the replica back in every one's rotation, not only a's.
+    for (const server of servers) await until(async () => (await readyz(server)).checks.replicas?.status === 'ok', 'the replica back in rotation', 60_000);
   }, 120_000);
 
   it('GraphQL: queries read the replica; a mutation marks its token, whose queries then read the primary', async () => {
@@ -203,5 +206,113 @@ describe('read replicas on streaming replication', () => {
       await resumeReplay();
     }
     await until(async () => (await gql(a, read, { id: thingId })).thing.title === 'GraphQL: written', 'the replica to replay the mutation');
+  }, 60_000);
+
+  it("searches read the replica, their cached totals and relevance pages exact as it replays; the writer's read the primary", async () => {
+    const search = async (server: ServerProcess, auth?: string) => {
+      const res = await request(server.baseUrl, '/rest/v2/things/search?query=zeppelin', { headers: auth ? { Authorization: `Bearer ${auth}` } : {} });
+      expect(res.status, res.text).toBe(200);
+      const body = res.json();
+      return { total: body.total_items, titles: body.things.map((t: { title: string }) => t.title) };
+    };
+    const none = { total: 0, titles: [] };
+    const found = { total: 1, titles: ['Zeppelin'] };
+    expect(await search(a)).toEqual(none);
+    expect(await search(b)).toEqual(none);
+    await pauseReplay();
+    try {
+      const created = await request(a.baseUrl, '/rest/v2/things', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url: 'https://example.org/zeppelin', title: 'Zeppelin' }),
+      });
+      expect(created.status, created.text).toBe(201);
+      // Anonymous searches read the paused replica: the process's cached total and levels say nothing new.
+      expect(await search(a)).toEqual(none);
+      // The writer's searches read the primary, on either process: the cached entries move forward to it.
+      expect(await search(b, token)).toEqual(found);
+      expect(await search(a, token)).toEqual(found);
+      // And back on the replica, behind what the cache now holds: counted there again, not taken from the cache.
+      expect(await search(a, reader)).toEqual(none);
+    } finally {
+      await resumeReplay();
+    }
+    await until(async () => (await search(a)).total === 1, 'the replica to replay the new thing');
+    expect(await search(a)).toEqual(found);
+    expect(await search(b)).toEqual(found);
+  }, 60_000);
+});
+
+describe('a replica that hangs: no answer at all (REPLICA_CONNECT_TIMEOUT_MS)', () => {
+  /** In front of the replica: forwards, or hangs the way a frozen host or a network dropping packets does. */
+  let proxy: TcpProxy;
+  /** A process whose DATABASE_REPLICA_URLS is the proxy (REPLICA_CONNECT_TIMEOUT_MS left at its default). */
+  let hangs: ServerProcess;
+
+  beforeAll(async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: pair.replica.port });
+    hangs = await startServerProcess({
+      DATABASE_URL: pair.primary.url('flattr'),
+      DATABASE_REPLICA_URLS: proxy.url('flattr'),
+      REPLICA_MAX_LAG_SECONDS: '3600',
+      JOBS: 'false',
+    });
+    servers.push(hangs);
+    await until(async () => (await readyz(hangs)).checks.replicas?.status === 'ok', 'the replica in rotation');
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  /**
+   * Anonymous GET /rest/v2/things/:id. Without the connect timeout and the monitor cutting off a replica that does
+   * not answer, a read routed to it waits 60 s (knex's acquire timeout) or until TCP gives up (minutes): the 15 s
+   * bound tells such a hang from an answer, it measures no speed.
+   */
+  const get = async () => {
+    const res = await request(hangs.baseUrl, `/rest/v2/things/${thingId}`, { signal: AbortSignal.timeout(15_000) });
+    expect(res.status, res.text).toBe(200);
+    return res.json();
+  };
+  const reads = async (target: string) => (await metric(hangs, `flattr_db_routed_reads_total{target="${target}"}`)) ?? 0;
+
+  const HANGS = [
+    { how: 'freeze', what: 'its open connections stop answering and new ones are never answered' },
+    { how: 'cutAndHang', what: 'its connections are closed and new ones are never answered (the connect timeout)' },
+  ] as const;
+  for (const { how, what } of HANGS) it(`a hung replica (${how}: ${what}): reads answer from the primary, the replica is out of rotation until it answers again`, async () => {
+    await setTitleOnPrimary(`Before the replica hangs (${how})`);
+    await pair.caughtUp();
+    await until(async () => (await readyz(hangs)).checks.replicas?.status === 'ok', 'the replica in rotation');
+    // Served by the replica through the proxy: the process now holds a connection to it.
+    const replicaBefore = await reads('replica-1');
+    const body = await get();
+    expect(body.title).toBe(`Before the replica hangs (${how})`);
+    expect(await reads('replica-1')).toBeGreaterThan(replicaBefore);
+
+    proxy[how]();
+    try {
+      // This read is routed to the replica (still in rotation): it is answered, from the primary.
+      expect(await get()).toEqual(body);
+      const down = await readyz(hangs);
+      expect(down.httpStatus).toBe(200);
+      expect(down.checks.replicas).toMatchObject({ status: 'degraded', detail: 'replica-1 down: their reads go to the primary', replicas: [{ name: 'replica-1', state: 'down' }] });
+      expect(await metric(hangs, 'flattr_db_replica_up{replica="replica-1",state="down"}')).toBe(0);
+
+      // Out of rotation: the next reads go straight to the primary, none waits on the replica.
+      const [replicaOut, primaryOut] = [await reads('replica-1'), await reads('primary')];
+      for (let i = 0; i < 10; i++) expect(await get()).toEqual(body);
+      expect(await reads('replica-1')).toBe(replicaOut);
+      expect(await reads('primary')).toBeGreaterThanOrEqual(primaryOut + 10);
+    } finally {
+      // It answers again (also when an assertion above failed: the next case starts from a replica in rotation).
+      proxy.forward();
+    }
+    // A check puts it back, and reads go to it.
+    await until(async () => (await readyz(hangs)).checks.replicas?.status === 'ok', 'the replica back in rotation');
+    const replicaBack = await reads('replica-1');
+    expect(await get()).toEqual(body);
+    expect(await reads('replica-1')).toBeGreaterThan(replicaBack);
   }, 60_000);
 });

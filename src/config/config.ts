@@ -79,6 +79,8 @@ export interface AppConfig {
   replicaStickySeconds: number;
   /** REPLICA_MAX_LAG_SECONDS: a replica whose replay lags more than this (or that is down) is out of rotation. */
   replicaMaxLagSeconds: number;
+  /** REPLICA_CONNECT_TIMEOUT_MS: a replica that does not connect, or answer its check, within this is down. */
+  replicaConnectTimeoutMs: number;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -275,6 +277,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseReplicaUrls,
     replicaStickySeconds: integer(env, 'REPLICA_STICKY_SECONDS', 5, 0, 3_600),
     replicaMaxLagSeconds: integer(env, 'REPLICA_MAX_LAG_SECONDS', 10, 1, 86_400),
+    replicaConnectTimeoutMs: integer(env, 'REPLICA_CONNECT_TIMEOUT_MS', 2_000, 100, 60_000),
   };
 }
 

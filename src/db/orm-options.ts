@@ -11,15 +11,23 @@ export interface OrmOptionsInput {
   poolMax?: number;
   /** DATABASE_REPLICA_URLS: read replicas (src/db/replicas.ts). None: MikroORM's plain driver, as before. */
   replicaUrls?: readonly string[];
+  /** REPLICA_CONNECT_TIMEOUT_MS: a replica connection not established within this fails (its read runs on the primary). */
+  replicaConnectTimeoutMs?: number;
 }
 
-export function ormOptions({ databaseUrl, onQuery, poolMax = 10, replicaUrls = [] }: OrmOptionsInput): Options {
+export function ormOptions({ databaseUrl, onQuery, poolMax = 10, replicaUrls = [], replicaConnectTimeoutMs = 2_000 }: OrmOptionsInput): Options {
   const replicas =
     replicaUrls.length === 0
       ? {}
       : {
           driver: RoutedPostgreSqlDriver,
-          replicas: replicaUrls.map((clientUrl, i) => ({ name: `replica-${i + 1}`, clientUrl })),
+          // node-postgres waits for a connection forever by default, and knex for a pooled one 60 s: a replica host
+          // that hangs (or a network dropping its packets) would hold each read that long before the primary runs it.
+          replicas: replicaUrls.map((clientUrl, i) => ({
+            name: `replica-${i + 1}`,
+            clientUrl,
+            driverOptions: { connection: { connectionTimeoutMillis: replicaConnectTimeoutMs } },
+          })),
           preferReadReplicas: true,
         };
   return defineConfig({

@@ -15,6 +15,10 @@ import { PostgreSqlDriver, type MikroORM } from '@mikro-orm/postgresql';
  *
  * A statement that fails on a replica for a connection-level reason (the replica went down between two checks) is
  * run again on the primary and the replica is taken out of rotation at once: no request fails because of it.
+ * A replica that does not answer at all (a host that hangs, or a network that drops its packets) is bounded too:
+ * a replica connection not established within REPLICA_CONNECT_TIMEOUT_MS fails (and the read runs on the primary),
+ * and when the monitor's check gets no answer within that time, the reads still waiting on the replica's open
+ * connections are cut off, so they too run on the primary instead of waiting for TCP to give up (minutes).
  *
  * In such a request, `em.getConnection()` and `em.getKnex()` without a type are reads too (the plain-row read paths
  * use them): a statement outside a transaction goes to the replica, and one that turns out to write there fails with
@@ -105,32 +109,80 @@ export function isConnectionFailure(error: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
   if (e?.name === 'KnexTimeoutError') return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+  // "timeout expired": node-postgres's connectionTimeoutMillis (REPLICA_CONNECT_TIMEOUT_MS) ran out.
+  return /Connection terminated|connection timeout|timeout expired|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
 type Connection = ReturnType<PostgreSqlDriver['getConnection']>;
 
+/** What this module uses of a node-postgres client (knex's raw connection). */
+export interface RawPgClient {
+  query(text: string): Promise<{ rows: unknown[] }>;
+  /** The socket: destroyed, every query waiting on it fails at once (`end()` would wait for the server). */
+  connection?: { stream?: { destroy(): void } };
+  /** Set by knex when the connection errored or ended. */
+  __knex__disposed?: unknown;
+}
+
+interface KnexPgClient {
+  acquireRawConnection(): Promise<RawPgClient>;
+  /** tarn's pool: connections lent out (`used`) and idle (`free`). */
+  pool?: { used: { resource: RawPgClient }[]; free: { resource: RawPgClient }[] } | null;
+}
+
+/** Closes a pg client's socket at once, whatever the server does (or does not) answer. */
+export function destroySocket(client: RawPgClient): void {
+  client.connection?.stream?.destroy();
+}
+
 /** PostgreSqlDriver whose `read` connections follow the request's route and the replicas' states. */
 export class RoutedPostgreSqlDriver extends PostgreSqlDriver {
   private statesOf: ReplicaStates | null = null;
-  /** Each replica connection's own `execute`, before failOverToPrimary wrapped it (the monitor checks with it). */
-  private readonly ownExecute = new WeakMap<object, Connection['execute']>();
+  /** Replica connections whose `execute` failOverToPrimary already wrapped. */
+  private readonly wrapped = new WeakSet<object>();
 
   get replicaStates(): ReplicaStates {
     this.statesOf ??= new ReplicaStates(this.replicaConnections().map((_, i) => `replica-${i + 1}`));
     return this.statesOf;
   }
 
-  /** Runs `sql` on replica `index` itself (never failing over to the primary): the monitor's check. */
-  async checkReplica<T>(index: number, sql: string): Promise<T> {
-    const connection = this.replicaConnections()[index]!;
-    const execute = this.ownExecute.get(connection) ?? connection.execute.bind(connection);
-    return (await execute(sql)) as T;
-  }
-
   /** MikroORM's replica connections, in configuration order. */
   replicaConnections(): Connection[] {
     return (this as unknown as { replicas: Connection[] }).replicas;
+  }
+
+  private knexClient(index: number): KnexPgClient {
+    return this.replicaConnections()[index]!.getKnex().client as unknown as KnexPgClient;
+  }
+
+  /**
+   * A connection to replica `index` outside its pool, with the pool's settings (its connect timeout included): the
+   * monitor's own, so its check asks the replica itself (never the primary a failed read falls back to) and does
+   * not wait behind the requests' reads for a pooled connection.
+   */
+  connectReplica(index: number): Promise<RawPgClient> {
+    return this.knexClient(index).acquireRawConnection();
+  }
+
+  /**
+   * Cuts every pooled connection of replica `index` (the monitor found it not answering): statements waiting on it
+   * fail with "Connection terminated", so failOverToPrimary (or readRows) runs them on the primary, and the idle
+   * ones are replaced by new connections once it is back.
+   */
+  abortReplica(index: number): void {
+    const pool = this.knexClient(index).pool;
+    for (const { resource } of [...(pool?.used ?? []), ...(pool?.free ?? [])]) destroySocket(resource);
+  }
+
+  /**
+   * A statement on `connection` failed: when it is a replica's and the failure is the connection's, that replica
+   * leaves the rotation at once (the monitor puts it back when a check finds it well).
+   */
+  replicaFailed(connection: unknown, error: unknown): void {
+    const index = this.replicaConnections().indexOf(connection as Connection);
+    // A write sent here by mistake says nothing about the replica's health.
+    if (index < 0 || !isConnectionFailure(error) || (error as { code?: unknown }).code === '25006') return;
+    this.replicaStates.set(index, 'down', null, error instanceof Error ? error.message : String(error));
   }
 
   override getConnection(type?: 'read' | 'write'): Connection {
@@ -152,25 +204,23 @@ export class RoutedPostgreSqlDriver extends PostgreSqlDriver {
     }
     states.replicas[index]!.reads++;
     const chosen = replicas[index]!;
-    this.failOverToPrimary(chosen, index, primary);
+    this.failOverToPrimary(chosen, primary);
     return chosen;
   }
 
   /** Makes a failed statement of `replica` (outside a transaction) run on the primary, and takes the replica out. */
-  private failOverToPrimary(replica: Connection, index: number, primary: Connection): void {
-    if (this.ownExecute.has(replica)) return;
+  private failOverToPrimary(replica: Connection, primary: Connection): void {
+    if (this.wrapped.has(replica)) return;
+    this.wrapped.add(replica);
     const execute = replica.execute.bind(replica);
-    this.ownExecute.set(replica, execute);
-    const states = this.replicaStates;
     replica.execute = (async (...args: Parameters<Connection['execute']>) => {
       try {
         return await execute(...args);
       } catch (error) {
         const ctx = args[3];
         if (ctx || !isConnectionFailure(error)) throw error;
-        // A write sent here by mistake says nothing about the replica's health.
-        if ((error as { code?: unknown }).code !== '25006') states.set(index, 'down', null, error instanceof Error ? error.message : String(error));
-        states.primaryReads++;
+        this.replicaFailed(replica, error);
+        this.replicaStates.primaryReads++;
         return primary.execute(...args);
       }
     }) as Connection['execute'];
@@ -182,16 +232,21 @@ export const LAG_SQL = `select pg_is_in_recovery() as recovery,
        else coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0) end::float8 as lag`;
 
 /**
- * Checks every replica each `intervalMs`: in rotation (`up`) when it answers within the interval and its replay
- * lags at most `maxLagSeconds`; `lagging` above; `down` when it does not answer. Recovered replicas go back in.
+ * Checks every replica each `intervalMs` (after the previous check ended), each on a connection of its own
+ * (`connectReplica`): in rotation (`up`) when it answers within `timeoutMs` (REPLICA_CONNECT_TIMEOUT_MS, connecting
+ * included) and its replay lags at most `maxLagSeconds`; `lagging` above; `down` when it fails or does not answer.
+ * No answer within `timeoutMs` also cuts the replica's pooled connections (`abortReplica`): reads waiting on a
+ * replica that hangs run on the primary. Recovered replicas go back in.
  */
 export class ReplicaMonitor {
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
+  /** Each replica's check connection (a promise while connecting); dropped after a failed check, reopened by the next. */
+  private readonly links: (Promise<RawPgClient> | null)[] = [];
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly options: { maxLagSeconds: number; intervalMs: number; onChange?: (status: ReplicaStatus) => void },
+    private readonly options: { maxLagSeconds: number; intervalMs: number; timeoutMs?: number; onChange?: (status: ReplicaStatus) => void },
   ) {}
 
   get driver(): RoutedPostgreSqlDriver {
@@ -204,15 +259,29 @@ export class ReplicaMonitor {
 
   /** One check of every replica (also what `start` repeats). */
   async check(): Promise<void> {
-    const { maxLagSeconds, intervalMs, onChange } = this.options;
+    const { maxLagSeconds, onChange } = this.options;
+    const timeoutMs = this.options.timeoutMs ?? 2_000;
     await Promise.all(
       this.driver.replicaConnections().map(async (_connection, index) => {
         let timer: NodeJS.Timeout | undefined;
+        let timedOut = false;
         try {
           const timeout = new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${Math.max(1_000, intervalMs)} ms`)), Math.max(1_000, intervalMs));
+            timer = setTimeout(() => {
+              timedOut = true;
+              reject(new Error(`no answer within ${timeoutMs} ms (REPLICA_CONNECT_TIMEOUT_MS)`));
+            }, timeoutMs);
           });
-          const [row] = await Promise.race([this.driver.checkReplica<{ recovery: boolean; lag: number }[]>(index, LAG_SQL), timeout]);
+          const ask = async () => {
+            let client = await this.link(index);
+            // Closed since the last check (the replica restarted, say): a new connection, not a false "down".
+            if (client.__knex__disposed) {
+              this.dropLink(index);
+              client = await this.link(index);
+            }
+            return (await client.query(LAG_SQL)).rows as { recovery: boolean; lag: number }[];
+          };
+          const [row] = await Promise.race([ask(), timeout]);
           const lag = Math.round(Number(row!.lag) * 1000) / 1000;
           const { changed, status } = !row!.recovery
             ? this.states.set(index, 'down', null, 'not a replica (pg_is_in_recovery() is false)')
@@ -221,6 +290,9 @@ export class ReplicaMonitor {
               : this.states.set(index, 'up', lag);
           if (changed) onChange?.(status);
         } catch (error) {
+          this.dropLink(index);
+          // It hangs: what waits on it would wait for TCP to give up. Those reads run on the primary instead.
+          if (timedOut) this.driver.abortReplica(index);
           const { changed, status } = this.states.set(index, 'down', null, error instanceof Error ? error.message : String(error));
           if (changed) onChange?.(status);
         } finally {
@@ -228,6 +300,22 @@ export class ReplicaMonitor {
         }
       }),
     );
+  }
+
+  private link(index: number): Promise<RawPgClient> {
+    let link = this.links[index];
+    if (!link) {
+      link = this.links[index] = this.driver.connectReplica(index);
+      link.catch(() => undefined); // reported through the check that waits for it
+    }
+    return link;
+  }
+
+  /** Closes replica `index`'s check connection (now, or once it connects): the next check opens a new one. */
+  private dropLink(index: number): void {
+    const link = this.links[index];
+    this.links[index] = null;
+    link?.then(destroySocket, () => undefined);
   }
 
   start(): void {
@@ -244,5 +332,6 @@ export class ReplicaMonitor {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.checking;
+    for (let i = 0; i < this.links.length; i++) this.dropLink(i);
   }
 }

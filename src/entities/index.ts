@@ -8,6 +8,7 @@ export { SearchWindowBase, SearchWindowState, SearchWindowToday, type SearchWind
 export { WebSession, type WebSessionEntity } from './web-session.js';
 export { ServerKey, type ServerKeyEntity } from './server-key.js';
 export { SearchGeneration, type SearchGenerationEntity } from './search-generation.js';
+export { SearchChange, type SearchChangeEntity } from './search-change.js';
 export { OAuthClient, AuthorizationCode, AccessToken, type OAuthClientEntity, type AccessTokenEntity } from './oauth.js';
 export { JobRun, type JobRunEntity } from './job-run.js';
 
@@ -22,6 +23,7 @@ import { WebSession } from './web-session.js';
 import { ServerKey } from './server-key.js';
 import { SearchWindowBase, SearchWindowState, SearchWindowToday } from './search-window.js';
 import { SearchGeneration } from './search-generation.js';
+import { SearchChange } from './search-change.js';
 import { JobRun } from './job-run.js';
 
-export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchWindowBase, SearchWindowState, SearchWindowToday, JobRun];
+export const allEntities = [Category, Language, User, Thing, Flattr, Subscription, OAuthClient, AuthorizationCode, AccessToken, WebSession, ServerKey, ThingFlattrDay, SearchGeneration, SearchChange, SearchWindowBase, SearchWindowState, SearchWindowToday, JobRun];

@@ -4,6 +4,7 @@ import { refreshWindowBase, windowBaseIsCurrent } from '../services/search/windo
 import { deleteExpiredWebSessions } from '../services/web-sessions.js';
 import { deleteExpiredAuthorizationCodes } from '../services/authorization-codes.js';
 import { EXPIRED_CODES_BATCH } from '../services/write-bounds.js';
+import { pruneSearchChanges } from '../services/search/changes.js';
 import type { Job, JobRunRow } from './scheduler.js';
 
 const HOUR_MS = 3_600_000;
@@ -42,10 +43,13 @@ export const searchWindowBaseJob: Job = {
   run: async ({ em, now }) => ({ rebuilt: await refreshWindowBase(em, now) }),
 };
 
-/** Deletes expired website sessions, and authorization codes expired for longer than their retention, in batches. */
+/**
+ * Deletes expired website sessions, authorization codes expired for longer than their retention, and search change
+ * log rows too old for any cache correction, in batches.
+ */
 export const expiryCleanupJob: Job = {
   name: 'expiry-cleanup',
-  description: 'deletes expired website sessions and long-expired authorization codes; hourly',
+  description: 'deletes expired website sessions, long-expired authorization codes and old search change log rows; hourly',
   due: ({ now }, last) => dueEvery(HOUR_MS)(now, last),
   run: async ({ em, now }) => {
     const drain = async (step: () => Promise<number>) => {
@@ -55,7 +59,8 @@ export const expiryCleanupJob: Job = {
     };
     const sessions = await drain(() => deleteExpiredWebSessions(em, now, EXPIRED_CODES_BATCH));
     const codes = await drain(() => deleteExpiredAuthorizationCodes(em, now, EXPIRED_CODES_BATCH));
-    return { sessions, codes };
+    const searchChanges = await drain(() => pruneSearchChanges(em, EXPIRED_CODES_BATCH));
+    return { sessions, codes, searchChanges };
   },
 };
 

@@ -11,6 +11,7 @@ import { Migration20261129070000SearchLanguageCategory } from './Migration202611
 import { Migration20261130010000WriteBounds } from './Migration20261130010000WriteBounds.js';
 import { Migration20261205010000Jobs } from './Migration20261205010000Jobs.js';
 import { Migration20261205010000LiveEvents } from './Migration20261205010000LiveEvents.js';
+import { Migration20261205020000SearchChanges } from './Migration20261205020000SearchChanges.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
 export const migrationsList: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261130010000WriteBounds', class: Migration20261130010000WriteBounds },
   { name: 'Migration20261205010000Jobs', class: Migration20261205010000Jobs },
   { name: 'Migration20261205010000LiveEvents', class: Migration20261205010000LiveEvents },
+  { name: 'Migration20261205020000SearchChanges', class: Migration20261205020000SearchChanges },
 ];

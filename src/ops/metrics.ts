@@ -4,6 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import { readJobRuns, type JobScheduler } from '../jobs/scheduler.js';
 import type { ReplicaMonitor } from '../db/replicas.js';
+import { searchCacheOutcomes } from '../services/search/cache-outcomes.js';
 
 /**
  * Prometheus metrics (prom-client). Every app instance (createApp) has its own registry, so tests that create
@@ -102,6 +103,20 @@ export function createMetrics(
     registers: [registry],
   });
   for (const outcome of ['compiled', 'rerun_after_errors'] as const) compiledExecutions.inc({ outcome }, 0);
+
+  new Counter({
+    name: 'flattr_search_cache_outcomes_total',
+    help: 'How this process\'s search caches answered after the things changed: a count or relevance levels brought up to date from the change log ("corrected"), or read again from the things ("recounted", "rescored"; the first search of a filter too).',
+    labelNames: ['cache', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ cache: 'count', outcome: 'corrected' }, searchCacheOutcomes.corrected);
+      this.inc({ cache: 'count', outcome: 'recounted' }, searchCacheOutcomes.counted);
+      this.inc({ cache: 'relevance', outcome: 'corrected' }, searchCacheOutcomes.levelsCorrected);
+      this.inc({ cache: 'relevance', outcome: 'rescored' }, searchCacheOutcomes.scored);
+    },
+  });
 
   const pool = (): KnexPool | null => {
     try {

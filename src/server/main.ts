@@ -139,14 +139,15 @@ async function main(): Promise<void> {
     const database = await provideDatabase(config, (msg) => (msg.startsWith('postgres:') ? logger.debug(msg) : logger.info(msg)));
     started.database = database;
     if (stopping) return;
-    const orm = await openDatabase({ databaseUrl: database.url, replicaUrls: config.databaseReplicaUrls });
+    const orm = await openDatabase({ databaseUrl: database.url, replicaUrls: config.databaseReplicaUrls, replicaConnectTimeoutMs: config.replicaConnectTimeoutMs });
     started.orm = orm;
     if (stopping) return;
-    // DATABASE_REPLICA_URLS: each replica is checked every second; reads go only to those in rotation (src/db/replicas.ts).
+    // DATABASE_REPLICA_URLS: each replica is checked every second (no answer within REPLICA_CONNECT_TIMEOUT_MS: down); reads go only to those in rotation (src/db/replicas.ts).
     if (config.databaseReplicaUrls.length > 0) {
       const monitor = new ReplicaMonitor(orm, {
         maxLagSeconds: config.replicaMaxLagSeconds,
         intervalMs: 1_000,
+        timeoutMs: config.replicaConnectTimeoutMs,
         onChange: (status) => (status.state === 'up' ? logger.info : logger.warn).call(logger, { replica: status.name, state: status.state, lagSeconds: status.lagSeconds, detail: status.detail }, `read replica ${status.state}`),
       });
       await monitor.check(); // in rotation from the first request when up

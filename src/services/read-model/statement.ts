@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RoutedPostgreSqlDriver } from '../../db/replicas.js';
 
 /**
  * A read statement with a fixed text and a name: PostgreSQL parses and plans it once per pooled connection (a
@@ -44,14 +45,18 @@ export function primaryRows<Row>(em: EntityManager, statement: ReadStatement, va
 async function runStatement<Row>(em: EntityManager, statement: ReadStatement, values: readonly unknown[], on: 'read' | 'write'): Promise<Row[]> {
   const transaction = em.getTransactionContext();
   if (transaction) return runOn<Row>(em, transaction as unknown as KnexLike, statement, values);
-  const chosen = em.getConnection(on).getKnex() as unknown as KnexLike;
+  const connection = em.getConnection(on);
+  const chosen = connection.getKnex() as unknown as KnexLike;
   const primary = on === 'read' ? (em.getConnection('write').getKnex() as unknown as KnexLike) : chosen;
   if (chosen === primary) return runOn<Row>(em, chosen, statement, values);
   try {
     return await runOn<Row>(em, chosen, statement, values);
-  } catch {
-    // A read replica that went away between two health checks (src/db/replicas.ts takes it out of rotation within
-    // a second): the read is run again on the primary, so no request fails because of it.
+  } catch (error) {
+    // A read replica that went away (or hangs: REPLICA_CONNECT_TIMEOUT_MS) between two health checks: the read is
+    // run again on the primary, so no request fails because of it, and a connection failure takes the replica out
+    // of rotation at once, so the next reads do not wait on it too (src/db/replicas.ts).
+    const driver = em.getDriver() as unknown as Partial<RoutedPostgreSqlDriver>;
+    driver.replicaFailed?.(connection, error);
     return runOn<Row>(em, primary, statement, values);
   }
 }

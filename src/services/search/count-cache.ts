@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { databaseKey } from '../stats.js';
 import { query, sql, type Sql } from './sql.js';
+import { changesSince } from './changes.js';
+import { searchCacheOutcomes } from './cache-outcomes.js';
 
 /**
  * `total_items` of a search (§10.5) is the exact number of matches, and counting a frequent term or tag, or
@@ -8,7 +10,10 @@ import { query, sql, type Sql } from './sql.js';
  * filter can see changes, which `search_generation` records (Migration20261129050000SearchCounts). So this
  * process keeps each count with the generation it was read at, in the same statement (one snapshot), and
  * answers later searches with the same filter from it while the generation is unchanged: one primary-key read
- * instead of the count. Exact, never stale; the first search of a filter after a change pays the count.
+ * instead of the count. When the generation has moved, the count is corrected from the things changed since
+ * (changes.ts: each one's row then and now, tested against the filter), so writes elsewhere do not make a popular
+ * filter count again; only when the change log cannot say (too many changes, a username change) is it recounted.
+ * Exact, never stale.
  *
  * Counts read inside a transaction that has written (so may see its own uncommitted things) are not kept.
  * Bounded: least recently used entries are dropped beyond `maxEntries`.
@@ -24,10 +29,12 @@ export class SearchCountCache {
     const hit = this.entries.get(key);
     if (hit) {
       const [current] = await query<{ generation: string }>(em, sql`select generation::text from search_generation where id = 1`);
-      if (current && current.generation === hit.generation) {
-        this.entries.delete(key);
-        this.entries.set(key, hit);
-        return hit.total;
+      if (current && current.generation === hit.generation) return this.keep(key, hit, maxEntries).total;
+      const since = await changesSince(em, hit.generation, { where });
+      if (since) {
+        searchCacheOutcomes.corrected++;
+        const total = since.changes.reduce((n, change) => n + (change.after !== null ? 1 : 0) - (change.before !== null ? 1 : 0), hit.total);
+        return this.keep(key, { generation: since.generation, total }, maxEntries).total;
       }
     }
     const running = this.running.get(key);
@@ -44,6 +51,14 @@ export class SearchCountCache {
     }
   }
 
+  /** Stores `entry` as the most recently used. */
+  private keep(key: string, entry: { generation: string; total: number }, maxEntries: number): { generation: string; total: number } {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return entry;
+  }
+
   private async countAndKeep(em: EntityManager, where: Sql, key: string, maxEntries: number): Promise<{ total: number; shareable: boolean }> {
     const [row] = await query<{ total: number; generation: string | null; clean: boolean }>(
       em,
@@ -51,11 +66,9 @@ export class SearchCountCache {
         txid_current_if_assigned() is null as clean from things t where ${where}`,
     );
     const { total, generation, clean } = row!;
+    searchCacheOutcomes.counted++;
     this.entries.delete(key);
-    if (clean && generation !== null) {
-      this.entries.set(key, { generation, total });
-      if (this.entries.size > maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    }
+    if (clean && generation !== null) this.keep(key, { generation, total }, maxEntries);
     return { total, shareable: clean };
   }
 

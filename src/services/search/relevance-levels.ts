@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Page } from '../listings.js';
 import { databaseKey } from '../stats.js';
 import { query, sql, type Sql } from './sql.js';
+import { changesSince, type ChangesSince } from './changes.js';
+import { searchCacheOutcomes } from './cache-outcomes.js';
 
 /**
  * The `relevance` order with query terms (§10.4): score desc, then flattrs desc, id desc. The score of a thing
@@ -17,9 +19,11 @@ import { query, sql, type Sql } from './sql.js';
  * - a large level: the (flattrs, id) index walked from the top, keeping the matches of that score, in batches
  *   (a large level is at least `maxIdsPerLevel` matches, so a batch finds some of them early).
  *
- * Exact while the generation is unchanged (membership and scores cannot change without moving it); the first
- * search of a filter after a change pays the full scoring once. Levels read inside a transaction that wrote are
- * not kept. Bounded: least recently used filters are dropped beyond `maxIds` stored ids in all.
+ * Exact while the generation is unchanged (membership and scores cannot change without moving it). When it has
+ * moved, the levels are corrected from the things changed since (changes.ts: each one's score then and now, or
+ * no match), so writes elsewhere leave a popular filter's levels warm; only when the change log cannot say is the
+ * filter scored again. Levels read inside a transaction that wrote are not kept. Bounded: least recently used
+ * filters are dropped beyond `maxIds` stored ids in all.
  */
 
 interface Level {
@@ -59,6 +63,14 @@ export class RelevanceLevelCache {
     private readonly walkBatch = 500,
   ) {}
 
+  /**
+   * The number of matches: the levels' sizes, from the same scoring (or correction) as the pages. A search in this
+   * order takes its `total_items` from here instead of a separate count, which at a million things cost as much again.
+   */
+  async total(em: EntityManager, q: RelevanceQuery): Promise<number> {
+    return (await this.levels(em, q)).reduce((n, level) => n + level.size, 0);
+  }
+
   async page(em: EntityManager, q: RelevanceQuery, page: Page): Promise<number[]> {
     const levels = await this.levels(em, q);
     const result: number[] = [];
@@ -91,7 +103,14 @@ export class RelevanceLevelCache {
         this.entries.set(key, hit);
         return hit.levels;
       }
+      const since = await changesSince(em, hit.generation, { where: q.where, score: q.score, lowerFields: q.lowerFields });
+      const corrected = since && this.corrected(hit, since);
       this.drop(key);
+      if (corrected) {
+        searchCacheOutcomes.levelsCorrected++;
+        this.store(key, corrected);
+        return corrected.levels;
+      }
     }
     const running = this.running.get(key);
     if (running) {
@@ -108,29 +127,68 @@ export class RelevanceLevelCache {
   }
 
   private async score(em: EntityManager, q: RelevanceQuery, key: string): Promise<{ levels: Level[]; shareable: boolean }> {
-    const rows = await query<{ score: number; size: number; ids: number[] | null; generation: string | null; clean: boolean }>(
+    // One row per level, or one row of nulls when nothing matches: the generation comes with the levels either way,
+    // so that an empty result is kept (and corrected) like any other.
+    const rows = await query<{ score: number | null; size: number; ids: number[] | null; generation: string | null; clean: boolean }>(
       em,
-      sql`select s.score, count(*)::int as size,
-          case when count(*) <= ${this.maxIdsPerLevel} then array_agg(s.id) end as ids,
-          (select generation::text from search_generation where id = 1) as generation,
-          txid_current_if_assigned() is null as clean
-        from (select t.id, (${q.score})::int as score from things t ${q.lowerFields} where ${q.where}) s
-        group by s.score order by s.score desc`,
+      sql`select level.score, level.size, level.ids, head.generation, head.clean
+        from (select (select generation::text from search_generation where id = 1) as generation,
+              txid_current_if_assigned() is null as clean) head
+        left join (
+          select s.score, count(*)::int as size, case when count(*) <= ${this.maxIdsPerLevel} then array_agg(s.id) end as ids
+          from (select t.id, (${q.score})::int as score from things t ${q.lowerFields} where ${q.where}) s
+          group by s.score
+        ) level on true
+        order by level.score desc`,
     );
-    const levels = rows.map((r) => ({ score: r.score, size: r.size, ids: r.ids ? Int32Array.from(r.ids) : null }));
-    const first = rows[0];
+    searchCacheOutcomes.scored++;
+    const levels = rows.flatMap((r) => (r.score === null ? [] : [{ score: r.score, size: r.size, ids: r.ids ? Int32Array.from(r.ids) : null }]));
+    const { generation, clean } = rows[0]!;
     // A scoring inside a transaction that wrote may include its uncommitted things: used by that search only.
-    const shareable = first !== undefined && first.clean;
-    // No match at all: nothing to read a generation from, and nothing worth keeping.
-    if (first && first.clean && first.generation !== null) {
-      const storedIds = levels.reduce((n, level) => n + (level.ids?.length ?? 0), 0);
-      if (storedIds <= this.maxIds) {
-        this.entries.set(key, { generation: first.generation, levels, storedIds });
-        this.storedIds += storedIds;
-        while (this.storedIds > this.maxIds) this.drop(this.entries.keys().next().value!);
+    if (clean && generation !== null) this.store(key, { generation, levels, storedIds: storedIdsOf(levels) });
+    return { levels, shareable: clean };
+  }
+
+  /** Keeps `entry` as the most recently used, within `maxIds` stored ids. */
+  private store(key: string, entry: Entry): void {
+    this.drop(key);
+    if (entry.storedIds > this.maxIds) return;
+    this.entries.set(key, entry);
+    this.storedIds += entry.storedIds;
+    while (this.storedIds > this.maxIds) this.drop(this.entries.keys().next().value!);
+  }
+
+  /**
+   * `entry` with `since` applied: each changed thing leaves the level of its old score and joins the level of its
+   * new one. New arrays throughout, since pages being read may still hold the old ones. Null when a change does
+   * not fit the entry (its old level is missing), which would mean the entry was not exact: the caller scores again.
+   */
+  private corrected(entry: Entry, since: ChangesSince): Entry | null {
+    const levels = new Map(entry.levels.map((level) => [level.score, { ...level }]));
+    const leaving = new Map<number, Set<number>>();
+    const joining = new Map<number, number[]>();
+    for (const change of since.changes) {
+      if (change.before !== null) {
+        const level = levels.get(change.before);
+        if (!level) return null;
+        level.size--;
+        if (level.ids) leaving.set(level.score, (leaving.get(level.score) ?? new Set()).add(change.id));
+      }
+      if (change.after !== null) {
+        let level = levels.get(change.after);
+        if (!level) levels.set(change.after, (level = { score: change.after, size: 0, ids: new Int32Array(0) }));
+        level.size++;
+        if (level.ids) joining.set(level.score, [...(joining.get(level.score) ?? []), change.id]);
       }
     }
-    return { levels, shareable };
+    for (const level of levels.values()) {
+      if (!level.ids || (!leaving.has(level.score) && !joining.has(level.score))) continue;
+      const gone = leaving.get(level.score);
+      const ids = [...(gone ? level.ids.filter((id) => !gone.has(id)) : level.ids), ...(joining.get(level.score) ?? [])];
+      level.ids = ids.length <= this.maxIdsPerLevel ? Int32Array.from(ids) : null;
+    }
+    const kept = [...levels.values()].filter((level) => level.size > 0).sort((a, b) => b.score - a.score);
+    return { generation: since.generation, levels: kept, storedIds: storedIdsOf(kept) };
   }
 
   private drop(key: string): void {
@@ -173,6 +231,8 @@ async function walkLevel(em: EntityManager, q: RelevanceQuery, score: number, of
     after = { flattrs: last.flattrs, id: last.id };
   }
 }
+
+const storedIdsOf = (levels: readonly Level[]) => levels.reduce((n, level) => n + (level.ids?.length ?? 0), 0);
 
 const caches = new Map<number, RelevanceLevelCache>();
 

@@ -6,7 +6,7 @@ import type { Page } from '../listings.js';
 import { parseTagExpression, type TagExpression } from './tag-expression.js';
 import { Sql, compileTagExpression, escapeLike, join, list, query, raw, sql } from './sql.js';
 import { searchCountCache } from './count-cache.js';
-import type { RelevanceLevelCache } from './relevance-levels.js';
+import type { RelevanceLevelCache, RelevanceQuery } from './relevance-levels.js';
 import type { WindowSort } from './windows.js';
 import { windowSortPage } from './window-sort.js';
 
@@ -32,7 +32,8 @@ import { windowSortPage } from './window-sort.js';
  *   `search_window_today` (today's flattrs, kept by the flattrs triggers) — with exact keys computed only for the
  *   things read. Things with key 0 follow in `(flattrs_count, id)` index order.
  *
- * `total_items` comes from the process's count cache (count-cache.ts), exact per `search_generation`.
+ * `total_items` comes from the process's count cache (count-cache.ts), or for the relevance order with terms from
+ * the relevance levels' sizes; both exact, kept per filter and corrected from the change log (changes.ts).
  * - `text_rank` (GraphQL only): `ts_rank_cd` of the `textSearch` query on `search_vector`, then flattrs, id.
  */
 
@@ -191,7 +192,12 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
   const sort = search.sort ?? 'relevance';
   const where = whereClause(filters, caller);
 
-  const count = () => searchCountCache.count(em, where, options.countCacheSize ?? 0);
+  // The relevance order with terms reads its levels anyway; their sizes are the total (relevance-levels.ts).
+  const relevance: RelevanceQuery | null =
+    sort === 'relevance' && filters.terms.size > 0 && options.relevanceLevels
+      ? { where, score: relevanceScore(filters), lowerFields: LOWER_FIELDS, byFlattrs: BY_FLATTRS }
+      : null;
+  const count = () => (relevance ? options.relevanceLevels!.total(em, relevance) : searchCountCache.count(em, where, options.countCacheSize ?? 0));
 
   const orderedPage = (page: Page, orderBy: Sql, from: Sql = raw('')) =>
     ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
@@ -203,9 +209,7 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
     switch (sort) {
       case 'relevance':
         if (filters.terms.size === 0) return orderedPage(p, BY_FLATTRS);
-        if (options.relevanceLevels) {
-          return options.relevanceLevels.page(em, { where, score: relevanceScore(filters), lowerFields: LOWER_FIELDS, byFlattrs: BY_FLATTRS }, p);
-        }
+        if (relevance) return options.relevanceLevels!.page(em, relevance, p);
         return orderedPage(p, sql`${relevanceScore(filters)} desc, ${BY_FLATTRS}`, LOWER_FIELDS);
       case 'flattrs':
         return orderedPage(p, BY_FLATTRS);

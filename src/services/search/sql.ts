@@ -1,4 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { isConnectionFailure } from '../../db/replicas.js';
 import type { TagExpression } from './tag-expression.js';
 
 /**
@@ -48,14 +49,29 @@ export function list(values: readonly SqlValue[]): Sql {
 /**
  * Runs a fragment with server-side bind parameters: knex turns each `?` into `$n` and the values travel
  * apart from the text (unlike `Connection.execute`, which inlines them client-side).
+ *
+ * Inside a transaction, on its connection. Otherwise on the request's read connection: a read replica for an
+ * anonymous or read-only request when there are replicas (src/db/replicas.ts), else the primary. The caches
+ * stay exact there: each result is read with the generation of the same snapshot, and a replica behind the server
+ * an entry came from makes it count again (changes.ts). A replica that fails to answer is replaced by the primary.
  */
 export async function query<Row>(em: EntityManager, fragment: Sql): Promise<Row[]> {
-  // The primary: search reads (and their caches keyed by search_generation) stay there with read replicas too.
-  const q = em.getKnex('write').raw(fragment.text, fragment.values as never[]);
-  const tx = em.getTransactionContext();
-  if (tx) q.transacting(tx);
-  const result = (await q) as { rows: Row[] };
-  return result.rows;
+  const run = async (knex: Knex, tx?: Knex.Transaction) => {
+    const q = knex.raw(fragment.text, fragment.values as never[]);
+    if (tx) q.transacting(tx);
+    return ((await q) as { rows: Row[] }).rows;
+  };
+  const primary = em.getKnex('write');
+  const tx = em.getTransactionContext<Knex.Transaction>();
+  if (tx) return run(primary, tx);
+  const read = em.getKnex('read');
+  if (read === primary) return run(primary);
+  try {
+    return await run(read);
+  } catch (error) {
+    if (!isConnectionFailure(error)) throw error;
+    return run(primary);
+  }
 }
 
 /** A LIKE pattern that matches `text` literally (backslash is PostgreSQL's default LIKE escape). */
