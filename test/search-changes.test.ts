@@ -12,6 +12,7 @@ import { RelevanceLevelCache, clearRelevanceLevelCaches } from '../src/services/
 import { searchCacheOutcomes } from '../src/services/search/cache-outcomes.js';
 import { MAX_CORRECTED_CHANGES, pruneSearchChanges } from '../src/services/search/changes.js';
 import { expiryCleanupJob } from '../src/jobs/jobs.js';
+import { windowSortTuning } from '../src/services/search/window-sort.js';
 
 /**
  * Issue 19, search warm under writes: a cached count or set of relevance levels is brought up to date from
@@ -248,5 +249,39 @@ describe('search caches corrected from the change log', () => {
     ]);
     const [{ generation }] = (await db.query('select generation::int from search_generation where id = 1')).rows;
     expect(generation).toBe(created[0].generation + 1);
+  });
+});
+
+describe('window sorts choose their path from the search total', () => {
+  const capped = /select count\(\*\)::int as n from \(select 1 from things t where/;
+  const lists = /with l1 as materialized/;
+  const ran = (from: number, pattern: RegExp) => app.queries.slice(from).some((q) => pattern.test(q));
+
+  it('orders a filter whole when its total is under smallFilter, walks the lists otherwise, with no capped count of its own', async () => {
+    const saved = { ...windowSortTuning };
+    try {
+      const visible = (await directResult({ sort: 'trend' }, null)).total;
+      const few = { tags: 'music', sort: 'trend' } as ThingSearch;
+      const fewTotal = (await directResult(few, null)).total;
+      windowSortTuning.smallFilter = Math.ceil((fewTotal + visible) / 2);
+      expect(fewTotal).toBeLessThan(windowSortTuning.smallFilter);
+      for (const [search, whole] of [
+        [few, true],
+        [{ sort: 'trend' } as ThingSearch, false],
+      ] as const) {
+        const expected = await directResult(search, null);
+        const from = app.queries.length;
+        const prepared = prepareSearch(em(), search, null, app.clock.now(), { countCacheSize: 1000 });
+        expect({ total: await prepared.count(), ids: (await prepared.page({ offset: 0, limit: 500 })).map((t) => t.id) }).toEqual(expected);
+        expect(ran(from, capped), JSON.stringify(search)).toBe(false);
+        expect(ran(from, lists), JSON.stringify(search)).toBe(!whole);
+      }
+      // Without a count cache the page counts for itself, capped at smallFilter.
+      const from = app.queries.length;
+      await prepareSearch(em(), few, null, app.clock.now()).page({ offset: 0, limit: 10 });
+      expect(ran(from, capped)).toBe(true);
+    } finally {
+      Object.assign(windowSortTuning, saved);
+    }
   });
 });

@@ -203,7 +203,9 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
     ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
 
   // §10.4 window sorts: window-sort.ts.
-  const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> => windowSortPage(em, where, page, windowSort, now);
+  // A window sort orders a filter of few matches whole; the search's own total says which, when it is cached.
+  const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> =>
+    windowSortPage(em, where, page, windowSort, now, (options.countCacheSize ?? 0) > 0 ? count : undefined);
 
   const pageIds = (p: Page): Promise<number[]> => {
     switch (sort) {

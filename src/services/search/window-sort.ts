@@ -127,8 +127,19 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
  * The ids at positions [offset, offset + limit) of the things matching `where` (a condition over `things t`) in
  * the window order `sort` at `now`.
  */
-export async function windowSortPage(em: EntityManager, where: Sql, page: Page, sort: WindowSort, now: Date): Promise<number[]> {
+export async function windowSortPage(
+  em: EntityManager,
+  where: Sql,
+  page: Page,
+  sort: WindowSort,
+  now: Date,
+  /** The number of things matching `where`, when the search knows it cheaply (its cached `total_items`). */
+  countMatches?: () => Promise<number>,
+): Promise<number[]> {
   const plan = planWindow(now, WINDOW_SECONDS[sort]);
+  // Which way to order (see pageIn) is decided once, outside the page's transaction: a count from a moment earlier
+  // only chooses the faster path, both give the same page.
+  const small = countMatches ? (await countMatches()) < windowSortTuning.smallFilter : null;
   for (let attempt = 0; ; attempt++) {
     const fallback = attempt >= MAX_REBUILDS;
     const result = await em.transactional(
@@ -138,15 +149,22 @@ export async function windowSortPage(em: EntityManager, where: Sql, page: Page, 
         // pick on stale statistics of a table rewritten daily), and no query here is worth compiling.
         await query(txEm, raw(`select set_config('jit', 'off', true)`));
         const [state] = await query<StateRow>(txEm, STATE);
-        if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'));
-        if (isPrevious(state, plan.day)) return pageIn(txEm, where, page, sort, plan, raw('search_window_base'), raw('search_window_today'), true);
-        return fallback ? pageIn(txEm, where, page, sort, plan, sql`(${baseSelect(plan.day)})`, raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)')) : null;
+        const lists = { base: raw('search_window_base'), today: raw('search_window_today'), previous: false, small };
+        if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, lists);
+        if (isPrevious(state, plan.day)) return pageIn(txEm, where, page, sort, plan, { ...lists, previous: true });
+        const computed = { base: sql`(${baseSelect(plan.day)})`, today: raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)'), previous: false, small };
+        return fallback ? pageIn(txEm, where, page, sort, plan, computed) : null;
       },
       { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
     );
     if (result) return result;
     await refreshWindowBase(em, now);
   }
+}
+
+async function countAtMost(em: EntityManager, where: Sql, cap: number): Promise<number> {
+  const [row] = await query<{ n: number }>(em, sql`select count(*)::int as n from (select 1 from things t where ${where} limit ${cap}) s`);
+  return row!.n;
 }
 
 /** The static list's bound (a base column with an index) and the base's exact whole days, per sort. */
@@ -183,7 +201,12 @@ interface Candidate {
 // Measured at 1M things (page of 31, 4 runs each): 1.25n + 32 doubling against 2n + 32 × 4 — first pages 15–20 ms
 // against 25–35, page 100 of 20 by trend 95–100 ms against 180–250; the bound usually holds after the first round,
 // so reading less in it pays.
-export const windowSortTuning = { firstDepth: (n: number) => Math.ceil(1.25 * n) + 32, growth: 2, smallFilter: 1000 };
+// smallFilter, measured at 1M things (trend, page 3 of 30, single tags, 3 runs each): the lists test the filter
+// thing by thing along the window order, so a filter of 0.1–1% of the things took 1.2–2.6 s there (1,000: 3,500
+// to 8,000 matches), against 55–160 ms ordered whole; ordering whole costs about 20 µs a match (12,000: 240 ms
+// either way). 10,000 when the search knows its total; the capped count it costs otherwise is one heap visit per
+// match up to the cap.
+export const windowSortTuning = { firstDepth: (n: number) => Math.ceil(1.25 * n) + 32, growth: 2, smallFilter: 10_000 };
 
 /** The base column telling whether the window's partially covered oldest day has flattrs (> its exact days). */
 const OLDEST: Record<WindowSort, string> = {
@@ -215,7 +238,14 @@ const OLDEST: Record<WindowSort, string> = {
  * bound its share (month_hi covers [D − 31, D − 2], week_hi and trend_hi [D − 8, D − 2], each trend term ≥ 0 at
  * D − 1's midnight and shrinking with T). For k = 1 the base has no share and L1 is left out.
  */
-async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSort, plan: WindowPlan, base: Sql, today: Sql, previous = false): Promise<number[]> {
+async function pageIn(
+  em: EntityManager,
+  where: Sql,
+  page: Page,
+  sort: WindowSort,
+  plan: WindowPlan,
+  { base, today, previous, small }: { base: Sql; today: Sql; previous: boolean; small: boolean | null },
+): Promise<number[]> {
   const n = page.offset + page.limit;
   const trend = sort === 'trend';
   const hi = raw(HI[sort]);
@@ -257,13 +287,10 @@ async function pageIn(em: EntityManager, where: Sql, page: Page, sort: WindowSor
           ${oldest}`;
   const toCandidate = (r: CandidateRow): Candidate => ({ id: r.id, n: r.n, key: Number(r.key), fc: r.fc });
 
-  // A selective filter (fewer than SMALL_FILTER matches, found through its own indexes): every match is a
-  // candidate, and the whole order, key-0 tail included, is sorted here.
-  const [matches] = await query<{ n: number }>(
-    em,
-    sql`select count(*)::int as n from (select 1 from things t where ${where} limit ${windowSortTuning.smallFilter}) s`,
-  );
-  if (matches!.n < windowSortTuning.smallFilter) {
+  // A selective filter (fewer than smallFilter matches, found through its own indexes): every match is a
+  // candidate, and the whole order, key-0 tail included, is sorted here. Unless the caller knows the number of
+  // matches, a count capped at smallFilter tells.
+  if (small ?? (await countAtMost(em, where, windowSortTuning.smallFilter)) < windowSortTuning.smallFilter) {
     const small = await query<CandidateRow>(em, sql`with c as materialized (select t.id from things t where ${where}), ${fut} select ${exact} from c ${lookups}`);
     const all = small.map(toCandidate);
     const hotOnes = all.filter((c) => c.key > 0).sort(compare);
