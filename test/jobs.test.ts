@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/test-database.js';
 import { startServerProcess, type ServerProcess } from './support/processes.js';
 import { request } from './support/http.js';
+import { until } from './support/until.js';
 
 /**
  * Background jobs (issue 19, src/jobs/) on two real server processes sharing one database: every process ticks
@@ -30,14 +31,6 @@ afterAll(async () => {
   await db?.end();
   await database?.drop();
 });
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const jobRuns = async () =>
   new Map(

@@ -7,6 +7,7 @@ import { request } from './support/http.js';
 import { startRedisServer, startServerProcess, type RedisProcess, type ServerProcess } from './support/processes.js';
 import { startReplicatedPair, type ReplicatedPair } from './support/replication.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { until } from './support/until.js';
 
 /**
  * Read replicas (issue 19) on real streaming replication: a primary and a replica started with the machine's
@@ -61,14 +62,6 @@ afterAll(async () => {
   await redis?.stop();
   await pair?.destroy();
 });
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function readyz(server: ServerProcess) {
   const res = await request(server.baseUrl, '/readyz');
