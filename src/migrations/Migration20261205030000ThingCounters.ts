@@ -8,9 +8,10 @@ import { Migration } from '@mikro-orm/migrations';
  * trigger). A `things` row is wide (the derived search columns) and has 12 indexes, four of them GIN (tags,
  * lower_tags, search_vector, search_text trigrams); `flattrs_count` was in two of them (the flattrs sort), so the
  * first update was never HOT and added an entry to every index — hundreds of trigram entries — and both fired the
- * things row triggers. Measured on the 100k bench copy, EXPLAIN ANALYZE of one flattr insert in a rolled-back
- * transaction: median 1.4–1.7 ms with the triggers updating `things`, 0.56–0.58 ms updating `thing_counters`
- * (counters trigger 0.51–0.62 → 0.09 ms, user-count trigger 0.21–0.24 → 0.10–0.12 ms).
+ * things row triggers. Measured on copies of the 100k bench dataset: EXPLAIN ANALYZE of one flattr insert in a
+ * rolled-back transaction, median 1.45 ms with the triggers updating `things`, 0.80 ms with this migration (counters
+ * trigger 0.48 → 0.14 ms, its live notification included; user-count trigger 0.23 → 0.10 ms); backend CPU per
+ * autocommitted flattr insert 1.20–1.65 → 0.55–0.87 ms (bench/README.md, issue 18).
  *
  * - `thing_counters` (fillfactor 80, so the user-count update of a first flattr is usually HOT) holds the counters
  *   and a copy of `language_id` and `category_id`, so that the flattrs order of a search filtered by language and
