@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request, type HttpResult } from './support/http.js';
@@ -74,6 +77,9 @@ const CASES: Case[] = [
   { name: 'Accept multipart/mixed', body: () => ({ query: BENCH_THING, variables: { id: thingId, full: false } }), headers: { ...json, accept: 'multipart/mixed' }, fast: false },
   { name: 'a CORS request (Origin)', body: () => ({ query: BENCH_THING, variables: { id: thingId, full: false } }), headers: { ...json, accept: 'application/json', origin: 'https://app.example' }, fast: true },
   { name: 'Content-Type with charset', body: () => ({ query: '{ categories { id text } }' }), headers: { 'content-type': 'application/json; charset=utf-8' }, fast: true },
+  { name: 'Content-Type in capitals (Yoga does not take it as JSON)', body: () => ({ query: '{ categories { id text } }' }), headers: { 'content-type': 'APPLICATION/JSON' }, fast: false },
+  { name: 'Content-Type with a space before its charset', body: () => ({ query: '{ categories { id text } }' }), headers: { 'content-type': 'application/json ; charset=utf-8' }, fast: false },
+  { name: 'Content-Type with a charset in capitals', body: () => ({ query: '{ categories { id text } }' }), headers: { 'content-type': 'application/json;charset=UTF-8' }, fast: true },
   { name: 'extensions in the body', body: () => ({ query: '{ languages { id text } }', extensions: { tracing: true } }), headers: json, fast: true },
   { name: 'null variables, operationName and extensions', body: () => ({ query: '{ __typename languages { id } }', variables: null, operationName: null, extensions: null }), headers: json, fast: true },
   { name: 'one of several operations, by name', body: () => ({ query: 'query A { categories { id } } query B { viewer { username email } }', operationName: 'B' }), headers: json, fast: true },
@@ -220,5 +226,33 @@ describe('a rate-limit refusal of a known document', () => {
     expect(answers[0]!.remaining).toBe(3);
     // The two repeats were refused by the fast path.
     expect((await fastPathCount(limited.baseUrl, 'fast_path_refused')) - before).toBe(2);
+  });
+});
+
+describe('trusted documents mode', () => {
+  let trusted: TestApp;
+  let dir: string;
+  const LISTED = 'query Listed { categories { id text } }';
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flattr-fast-trusted-'));
+    const manifestPath = path.join(dir, 'persisted-documents.json');
+    fs.writeFileSync(manifestPath, JSON.stringify({ [createHash('sha256').update(LISTED).digest('hex')]: LISTED }));
+    trusted = await startTestApp({ RATE_LIMIT_PER_HOUR: '100000', GRAPHQL_TRUSTED_DOCUMENTS: manifestPath }, { countQueries: false });
+  });
+  afterAll(async () => {
+    await trusted?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers listed texts on the fast path, and never an unlisted one, however often it is sent', async () => {
+    const listed = await sendFourTimes(trusted.baseUrl, { name: 'listed', body: () => ({ query: LISTED }), headers: json, fast: true }, null);
+    expectSameAnswers(listed.answers);
+    expect(listed.answers[0]!.answer.status).toBe(200);
+    expect(listed.fastAnswers).toBe(2);
+    const unlisted = await sendFourTimes(trusted.baseUrl, { name: 'unlisted', body: () => ({ query: '{ categories { id } }' }), headers: json, fast: false }, null);
+    expectSameAnswers(unlisted.answers);
+    expect(unlisted.answers[0]!.answer.body).toContain('PERSISTED_QUERY_NOT_ALLOWED');
+    expect(unlisted.fastAnswers).toBe(0);
   });
 });

@@ -48,7 +48,8 @@ export type GraphQLFastPath = (ctx: Context, context: GraphQLContext, tracker: G
 
 /** Operations of one document compiled at most (a document may hold any number of named operations). */
 const MAX_OPERATIONS_PER_DOCUMENT = 8;
-const JSON_CONTENT_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
+/** What Yoga reads as JSON (graphql-yoga's isContentTypeMatch: `application/json` exactly, or followed by `;`). */
+const JSON_CONTENT_TYPE = /^application\/json(?:;\s*charset=(?:utf|UTF)-8)?$/;
 const PARAMS = new Set(['query', 'variables', 'operationName', 'extensions']);
 
 interface Params {
@@ -107,14 +108,13 @@ export function createGraphQLFastPath(options: GraphQLFastPathOptions): GraphQLF
     }
     options.onQuery?.();
     const started = performance.now();
-    let result: ExecutionResult;
+    let result: ExecutionResult | null;
     try {
       result = (await compiled.query(undefined, context, params.variables ?? {})) as ExecutionResult;
     } catch {
-      options.onExecution?.('fast_path_to_yoga');
-      return false;
+      result = null;
     }
-    if (result.errors?.length) {
+    if (!result || result.errors?.length) {
       options.onExecution?.('fast_path_to_yoga');
       (context as unknown as Record<symbol, unknown>)[COMPILED_RUN_REPORTED_ERRORS] = true;
       return false;
