@@ -8,6 +8,7 @@ import { request, type HttpResult } from './support/http.js';
  * (src/server/graphql-compiled.ts). The answers must not change: each document below is sent three times; the first
  * runs through Yoga's executor, the next two through the compiled function (or, when it reports errors, through
  * Yoga's executor again). Status, content type and body (without the rate-limit counts) must be the same every time.
+ * Since the /graphql fast path (test/graphql-fast-path.test.ts), the repeats of these POSTs run compiled there.
  */
 
 let app: TestApp;
@@ -88,13 +89,28 @@ describe('compiled execution answers as the standard executor does', () => {
     const scrape = async () => (await request(app.baseUrl, '/metrics')).text;
     const count = (text: string, outcome: string) =>
       Number(new RegExp(`^flattr_graphql_compiled_executions_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const delta = (before: string, after: string, outcome: string) => count(after, outcome) - count(before, outcome);
     const before = await scrape();
+    // POSTed: the first run by Yoga, the next ones by the fast path (src/server/graphql-fast-path.ts).
     const good = 'query Again($id: Int!) { thing(id: $id) { title owner { username } } }';
     for (let i = 0; i < 4; i++) expect((await post(good, { id: thingId })).status).toBe(200);
     const failing = '{ node(id: "%%%") { id } }';
     for (let i = 0; i < 3; i++) expect((await post(failing)).status).toBe(200);
-    const after = await scrape();
-    expect(count(after, 'compiled') - count(before, 'compiled')).toBe(3); // the first run of each document is not compiled
-    expect(count(after, 'rerun_after_errors') - count(before, 'rerun_after_errors')).toBe(2);
+    const afterPosts = await scrape();
+    expect(delta(before, afterPosts, 'fast_path')).toBe(3); // the first request of each document is Yoga's
+    expect(delta(before, afterPosts, 'compiled')).toBe(0);
+    // The fast path's compiled run reported errors: Yoga's standard executor answered, with no second compiled run.
+    expect(delta(before, afterPosts, 'fast_path_to_yoga')).toBe(2);
+    expect(delta(before, afterPosts, 'rerun_after_errors')).toBe(0);
+    // GET requests are Yoga's: its plugin runs them compiled from the second one on.
+    const get = async (query: string) =>
+      request(app.baseUrl, `/graphql?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+    const byGet = '{ categories { id text } viewer { username } }';
+    for (let i = 0; i < 4; i++) expect((await get(byGet)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await get('{ node(id: "%%%%") { id } }')).status).toBe(200);
+    const afterGets = await scrape();
+    expect(delta(afterPosts, afterGets, 'compiled')).toBe(3);
+    expect(delta(afterPosts, afterGets, 'rerun_after_errors')).toBe(2);
+    expect(delta(afterPosts, afterGets, 'fast_path')).toBe(0);
   });
 });

@@ -153,6 +153,22 @@ describe('schema', () => {
     expect(many).toBeLessThanOrEqual(5);
   });
 
+  it('reads a search page with its owners and viewer state in one statement after the ordered ids', async () => {
+    const token = await fx.token(bob);
+    const query = 'query($n: Int!) { searchThings(first: $n, sort: FLATTRS) { nodes { title owner { username } viewerState { flattred subscribed } } } }';
+    async function countQueries(n: number): Promise<number> {
+      await run(query, { n }, token);
+      const before = app.queries.length;
+      const result = await run(query, { n }, token);
+      expect(result.errors).toBeUndefined();
+      expect((result.data as any).searchThings.nodes).toHaveLength(Math.min(n, things.length));
+      return app.queries.length - before;
+    }
+    // token lookup + the page's ids + the things with their owners and the viewer's state
+    expect(await countQueries(2)).toBe(3);
+    expect(await countQueries(things.length)).toBe(3);
+  });
+
   it('lists categories and languages from the reference data', async () => {
     const result = await run('{ categories { id } languages { id text } }');
     const data = result.data as { categories: { id: string }[]; languages: { id: string; text: string }[] };

@@ -308,6 +308,16 @@ describe('authorization as for queries', () => {
     expect(first!.data.data.flattrCreated.thing.flattrCount).toBe(2);
   });
 
+  it('keeps an idle stream alive with ":" comments between events', async () => {
+    // Yoga pings every 12 s in production; under NODE_ENV=test (these server processes) every 300 ms. What this checks
+    // is that the pings pass through the Koa streaming (src/server/live-transport.ts) while no event comes.
+    const subscription = await live(b, 'subscription($id: ID!) { thingChanged(id: $id) { change } }', { id: encodeGlobalId('Thing', t2.id) });
+    const atStart = subscription.pings();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(subscription.events).toEqual([]);
+    expect(subscription.pings() - atStart).toBeGreaterThanOrEqual(2);
+  });
+
   it("ends a revoked token's stream with a final TOKEN_REVOKED event", async () => {
     const token = await fx.token(carol, ['flattr']);
     const subscription = await live(b, 'subscription($id: ID!) { thingChanged(id: $id) { change thing { title } } }', { id: encodeGlobalId('Thing', t3.id) }, bearer(token));

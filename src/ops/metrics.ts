@@ -42,7 +42,7 @@ interface KnexPool {
   max: number;
 }
 
-export type CompiledExecutionOutcome = 'compiled' | 'rerun_after_errors';
+export type CompiledExecutionOutcome = 'compiled' | 'rerun_after_errors' | 'fast_path' | 'fast_path_refused' | 'fast_path_to_yoga';
 
 export interface AppMetrics {
   readonly registry: Registry;
@@ -98,11 +98,11 @@ export function createMetrics(
   for (const stage of ['admit', 'cost'] as const) rejections.inc({ stage }, 0);
   const compiledExecutions = new Counter({
     name: 'flattr_graphql_compiled_executions_total',
-    help: 'GraphQL queries of /graphql run by a compiled function (outcome "compiled"), or run again by the standard executor because the compiled run reported errors ("rerun_after_errors").',
+    help: 'GraphQL queries of /graphql run by a compiled function (outcome "compiled"), or run again by the standard executor because the compiled run reported errors ("rerun_after_errors"); known query documents answered by the fast path before Yoga ("fast_path"; "fast_path_refused" when their rate-limit weight did not fit), or left to Yoga after their compiled run reported errors ("fast_path_to_yoga").',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  for (const outcome of ['compiled', 'rerun_after_errors'] as const) compiledExecutions.inc({ outcome }, 0);
+  for (const outcome of ['compiled', 'rerun_after_errors', 'fast_path', 'fast_path_refused', 'fast_path_to_yoga'] as const) compiledExecutions.inc({ outcome }, 0);
 
   new Counter({
     name: 'flattr_search_cache_outcomes_total',

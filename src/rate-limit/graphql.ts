@@ -20,6 +20,11 @@ export interface GraphQLRateLimit {
   admission: Admission;
   /** Set by the plugin when the operation's weight did not fit: the request was given back and not executed. */
   refused: boolean;
+  /**
+   * Set by the /graphql fast path (src/server/graphql-fast-path.ts) when it charged the operation's weight and then
+   * left the request to Yoga (its compiled run reported errors): the plugin does not charge it again.
+   */
+  weightCharged?: boolean;
   /** Set once `extensions.rateLimit` was written into the result before Yoga serialised it. */
   extensionWritten?: boolean;
 }
@@ -53,7 +58,7 @@ export function rateLimitWeightPlugin(): Plugin {
     },
     async onExecute({ args, setResultAndStopExecution }) {
       const tracker = trackerOf(args.contextValue);
-      if (!tracker) return;
+      if (!tracker || tracker.weightCharged) return;
       // The same measure as the cost limit's (schema/limits.ts), at the request's variable values.
       const weight = operationWeight(measureOperation(args.schema, args.document, args.operationName, args.variableValues));
       if (weight <= 1) return;

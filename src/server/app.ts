@@ -3,6 +3,8 @@ import { schema } from '../../schema/index.js';
 import { schemaSdl } from '../../schema/sdl.js';
 import { createRestFacade, REST_PREFIX } from '../../rest-facade/pipeline.js';
 import { createGraphQLServer } from './graphql-server.js';
+import { createGraphQLFastPath } from './graphql-fast-path.js';
+import { KnownDocuments } from './graphql-known-documents.js';
 import { createGraphQLEndpoint, GRAPHQL_PATH } from './graphql-endpoint.js';
 import { appRateLimiter, type AppDeps } from './app-deps.js';
 import { GRAPHIQL_ASSETS, serveGraphiQLAsset } from './graphiql.js';
@@ -24,7 +26,7 @@ import { sendPage } from '../web/respond.js';
 import { sessionStatsViewer } from '../web/dashboard.js';
 import { createLive, type Live } from './live.js';
 import { onPrimary } from '../db/replicas.js';
-import { readRoutingMiddleware, readRoutingPlugin } from './read-routing.js';
+import { readRoutingMiddleware, readRoutingPlugin, routeGraphQLOperation } from './read-routing.js';
 
 /** What the app is built from: src/server/app-deps.ts (re-exported for the callers of createApp). */
 export type { AppDeps } from './app-deps.js';
@@ -91,10 +93,21 @@ export function createApp(deps: AppDeps): Koa {
   const rest = createRestFacade({ schema, orm, config, clock, logger, rateLimits, authenticate });
   const live = createLive({ orm, config, logger, registry: metrics.registry, limits });
   lives.set(app, live);
+  const knownDocuments = new KnownDocuments();
   const yoga = createGraphQLServer(schema, limits, [rateLimitWeightPlugin(), graphqlMetricsPlugin(metrics), live.plugin, ...(replicas ? [readRoutingPlugin()] : [])], {
     logger,
     trustedDocuments: config.graphqlTrustedDocuments?.documents ?? null,
     compiled: { onExecution: (outcome) => metrics.compiledExecution(outcome) },
+    knownDocuments,
+  });
+  // Known query documents answered before Yoga, doing what the plugins above do for them (issue 18).
+  const fastPath = createGraphQLFastPath({
+    schema,
+    limits,
+    known: knownDocuments,
+    onExecution: (outcome) => metrics.compiledExecution(outcome),
+    observeOperation: (name, ok, seconds) => metrics.observeOperation(name, 'graphql', ok, seconds),
+    onQuery: replicas ? () => routeGraphQLOperation('query') : undefined,
   });
   const openApi = buildOpenApi(config);
   const openApiJson = JSON.stringify(openApi);
@@ -109,6 +122,7 @@ export function createApp(deps: AppDeps): Koa {
     config,
     clock,
     yoga,
+    fastPath,
     admission: { rateLimits, trustProxy: config.trustProxy, authenticate },
     // The website session behind /graphql is authentication too: read on the primary (a login a moment ago counts).
     // Without replicas every read is on the primary already, and onPrimary's AsyncLocalStorage would switch Node's

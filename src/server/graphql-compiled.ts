@@ -30,6 +30,12 @@ interface DocumentEntry {
   compiled: Map<string, CompiledQuery | null>;
 }
 
+/**
+ * Set on a request's GraphQL context by the /graphql fast path (src/server/graphql-fast-path.ts) when its compiled run
+ * of the query reported errors: Yoga's standard executor answers the request, without a second compiled run.
+ */
+export const COMPILED_RUN_REPORTED_ERRORS = Symbol('flattr.compiledRunReportedErrors');
+
 export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}): Plugin {
   const compileAfter = options.compileAfter ?? 2;
   const maxCompiled = options.maxCompiled ?? 1000;
@@ -63,6 +69,7 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
 
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
+      if ((args.contextValue as unknown as Record<symbol, unknown>)[COMPILED_RUN_REPORTED_ERRORS]) return;
       const compiled = compiledFor(args);
       if (!compiled) return;
       setExecuteFn(async (executionArgs) => {

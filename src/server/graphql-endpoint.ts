@@ -11,6 +11,7 @@ import type { Viewer } from '../http/viewer.js';
 import { rateLimitedBody, withRateLimit, withRateLimitExtension, type GraphQLRateLimit } from '../rate-limit/graphql.js';
 import { rateLimitExtension, rateLimitHeaders, refusalHeaders } from '../rate-limit/state.js';
 import { serveGraphQL, type GraphQLServer } from './graphql-server.js';
+import type { GraphQLFastPath } from './graphql-fast-path.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -26,6 +27,8 @@ export interface GraphQLEndpointDeps {
    * (src/web/dashboard.ts). Asked only without a token, once admitted.
    */
   sessionViewer: (ctx: Context, em: GraphQLContext['em']) => Promise<Viewer | null>;
+  /** Answers known query documents before Yoga (src/server/graphql-fast-path.ts); without it, Yoga answers all. */
+  fastPath?: GraphQLFastPath;
 }
 
 /**
@@ -69,8 +72,9 @@ export function createGraphQLEndpoint(deps: GraphQLEndpointDeps) {
       return;
     }
     const tracker: GraphQLRateLimit = { gate: deps.admission.rateLimits, admission, refused: false };
-    await serveGraphQL(yoga, ctx, withRateLimit({ em, clock, config, viewer: admission.viewer ?? sessionViewer }, tracker));
-    // The plugin may have charged the operation's weight, or refused it.
+    const context = withRateLimit<GraphQLContext>({ em, clock, config, viewer: admission.viewer ?? sessionViewer }, tracker);
+    if (!(await deps.fastPath?.(ctx, context, tracker))) await serveGraphQL(yoga, ctx, context);
+    // The plugin (or the fast path) may have charged the operation's weight, or refused it.
     const state = admission.state;
     if (tracker.refused) {
       ctx.status = 429;

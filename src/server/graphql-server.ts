@@ -10,6 +10,7 @@ import { GRAPHIQL_CSP, renderGraphiQLPage } from './graphiql.js';
 import { apqPlugin, TrustedDocuments, trustedDocumentsPlugin } from './persisted-operations.js';
 import { compiledExecutionPlugin, type CompiledExecutionOptions } from './graphql-compiled.js';
 import { isEventStream, streamEvents } from './live-transport.js';
+import { knownDocumentsPlugin, type KnownDocuments } from './graphql-known-documents.js';
 
 /**
  * Depth, fragment nesting and introspection bounds while validating (cached per document by Yoga, so with size
@@ -64,6 +65,8 @@ export interface GraphQLServerOptions {
   trustedDocuments?: Record<string, string> | null;
   /** Compiled execution of repeated queries (src/server/graphql-compiled.ts). */
   compiled?: CompiledExecutionOptions;
+  /** Records the documents Yoga executes, for the /graphql fast path (src/server/graphql-fast-path.ts). */
+  knownDocuments?: KnownDocuments;
 }
 
 /** `plugins`: added after the document limits (app.ts adds the rate-limit weight plugin, src/rate-limit/graphql.ts). */
@@ -81,7 +84,7 @@ export function createGraphQLServer(schema: GraphQLSchema, limits: DocumentLimit
     maxRequestBodySize: 1024 * 1024,
     // Unexpected errors: INTERNAL_SERVER_ERROR "Unexpected error.", logged; never the original, whatever NODE_ENV says.
     maskedErrors: { maskError: maskUnexpectedError(logger), isDev: false },
-    plugins: [errorCodesPlugin(logger), persisted, jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), compiledExecutionPlugin(options.compiled), ...plugins],
+    plugins: [errorCodesPlugin(logger), persisted, jsonNestingGuardPlugin(), documentSourceGuardPlugin(), documentLimitsPlugin(limits), compiledExecutionPlugin(options.compiled), ...plugins, ...(options.knownDocuments ? [knownDocumentsPlugin(options.knownDocuments)] : [])],
     logging: false,
   });
 }

@@ -154,11 +154,15 @@ export function readRoutingMiddleware(deps: { sticky: StickyStore; stickySeconds
 export function readRoutingPlugin(): Plugin {
   return {
     onExecute({ args }) {
-      const route = currentReadRoute() as RequestRoute | undefined;
-      if (!route || !('eligible' in route)) return;
-      const operation = getOperationAST(args.document, args.operationName)?.operation;
-      route.replica = route.eligible && operation === 'query';
-      if (operation !== 'query') route.wrote = true;
+      routeGraphQLOperation(getOperationAST(args.document, args.operationName)?.operation);
     },
   };
+}
+
+/** The routing of the request's operation about to execute (the plugin above; the /graphql fast path for queries). */
+export function routeGraphQLOperation(operation: string | undefined): void {
+  const route = currentReadRoute() as RequestRoute | undefined;
+  if (!route || !('eligible' in route)) return;
+  route.replica = route.eligible && operation === 'query';
+  if (operation !== 'query') route.wrote = true;
 }

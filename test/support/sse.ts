@@ -11,6 +11,8 @@ export interface SseSubscription {
   status: number;
   headers: http.IncomingHttpHeaders;
   events: SseEvent[];
+  /** Keep-alive comments (`:` blocks) received so far, the first one included. */
+  pings(): number;
   /** The `next` events' payloads so far. */
   results(): any[];
   /** Resolves once `count` events arrived (rejects after `timeoutMs`). */
@@ -37,10 +39,12 @@ export function subscribe(baseUrl: string, query: string, variables: Record<stri
         const waiters: (() => boolean)[] = [];
         let buffer = '';
         let started = false;
+        let pings = 0;
         const subscription: SseSubscription = {
           status: res.statusCode ?? 0,
           headers: res.headers,
           events,
+          pings: () => pings,
           results: () => events.filter((e) => e.event === 'next').map((e) => e.data),
           waitForEvents(count, timeoutMs = 10_000) {
             return new Promise((done, fail) => {
@@ -82,7 +86,10 @@ export function subscribe(baseUrl: string, query: string, variables: Record<stri
               if (line.startsWith('event:')) event = line.slice(6).trim();
               else if (line.startsWith('data:')) data += line.slice(5).trim();
             }
-            if (!event) continue; // a keep-alive ping (":")
+            if (!event) {
+              if (block.startsWith(':')) pings += 1; // a keep-alive ping
+              continue;
+            }
             events.push({ event, data: data ? JSON.parse(data) : null });
             for (const waiter of waiters.splice(0)) if (!waiter()) waiters.push(waiter);
           }

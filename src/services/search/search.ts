@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Thing, type ThingEntity } from '../../entities/index.js';
+import { periodOf } from '../../entities/index.js';
+import { thingsWithOwners, type ThingRecord } from '../read-model/rows.js';
 import { DomainError, INVALID_PARAMETERS } from '../domain-error.js';
 import { referenceData } from '../reference-data.js';
 import type { Page } from '../listings.js';
@@ -78,8 +79,11 @@ export const MAX_QUERY_TERMS = 256;
 export interface PreparedSearch {
   /** Number of things matching, over all pages (§8.8 `total_items`). */
   count(): Promise<number>;
-  /** The things at positions [offset, offset + limit) of the ordered result. */
-  page(page: Page): Promise<ThingEntity[]>;
+  /**
+   * The things at positions [offset, offset + limit) of the ordered result, as plain records with their owners (and,
+   * for a caller, their state for the caller: flattred this period, subscribed), read in one statement.
+   */
+  page(page: Page): Promise<ThingRecord[]>;
 }
 
 interface Filters {
@@ -170,10 +174,10 @@ async function ids(em: EntityManager, fragment: Sql): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-async function loadInOrder(em: EntityManager, thingIds: number[]): Promise<ThingEntity[]> {
+async function loadInOrder(em: EntityManager, thingIds: number[], caller: SearchCaller | null, now: Date): Promise<ThingRecord[]> {
   if (thingIds.length === 0) return [];
-  const rows = await em.find(Thing, { id: { $in: thingIds } });
-  const byId = new Map(rows.map((t) => [t.id, t]));
+  const records = await thingsWithOwners(em, thingIds, caller ? { userId: caller.userId, period: periodOf(now) } : null);
+  const byId = new Map(records.map((t) => [t.id, t]));
   return thingIds.flatMap((id) => byId.get(id) ?? []);
 }
 
@@ -224,5 +228,5 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
     }
   };
 
-  return { count, page: async (p) => loadInOrder(em, await pageIds(p)) };
+  return { count, page: async (p) => loadInOrder(em, await pageIds(p), caller, now) };
 }
