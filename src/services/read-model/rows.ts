@@ -56,7 +56,9 @@ export const USER_COLUMNS = (alias: string, prefix: string) =>
 
 const THING_COLUMNS =
   't.id, t.url, t.title, t.description, t.tags, t.category_id, t.language_id, t.hidden, t.image, t.created_at, t.updated_at, ' +
-  't.last_flattr_at, t.flattrs_count, t.flattrs_user_count';
+  'tc.last_flattr_at, tc.flattrs_count, tc.flattrs_user_count';
+/** Joins the counters THING_COLUMNS reads (Migration20261205030000ThingCounters) to `things t`. */
+const COUNTERS_JOIN = 'join thing_counters tc on tc.thing_id = t.id';
 
 export interface UserColumns {
   u_id: number;
@@ -164,7 +166,7 @@ function thingStatement(name: string, many: boolean, forViewer: boolean): ReadSt
   return {
     name,
     text:
-      `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}${viewerColumns} from things t join users u on u.id = t.owner_id ` +
+      `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}${viewerColumns} from things t ${COUNTERS_JOIN} join users u on u.id = t.owner_id ` +
       `where t.id = ${many ? 'any($1::int[])' : '$1'}`,
   };
 }
@@ -229,7 +231,7 @@ function thingsOfOwnerStatement(withHidden: boolean, after: boolean, before: boo
     statement = {
       name: `read_things_of_owner_${key}`,
       text:
-        `select ${THING_COLUMNS} from things t where ${where.join(' and ')} ` +
+        `select ${THING_COLUMNS} from things t ${COUNTERS_JOIN} where ${where.join(' and ')} ` +
         `order by t.created_at ${direction}, t.id ${direction} limit $2 offset $3`,
     };
     thingsOfOwnerStatements.set(key, statement);
