@@ -209,6 +209,8 @@ describe('every write path', () => {
       bearer(await fx.token(erin, ['flattr'])),
     );
     expect(mutation.data.flattrThing.__typename).toBe('FlattrSuccess');
+    // The event's thing is read when B delivers it: the next flattr waits for it, or its counters could already show both.
+    await subscription.waitForEvents(1);
     // frank has subscribed to the thing since before this month: the monthly run flattrs it for him.
     await orm.em.getConnection().execute(
       `insert into subscriptions (user_id, thing_id, active, created_at, started_at) values (?, ?, true, '2020-01-01', '2020-01-01')`,
