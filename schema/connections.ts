@@ -130,6 +130,20 @@ function pageInfo(flags: { hasNextPage: () => boolean | Promise<boolean>; hasPre
   return info;
 }
 
+/**
+ * The window `keysetConnection` reads first for these arguments when they ask for a plain forward page (`first` and
+ * `offset`, no cursor, no `last`): one item more than the page, which tells whether a next page exists. Null for any
+ * other page, and for arguments `keysetConnection` rejects or that read nothing (`first: 0`). A parent field uses it
+ * to read the page in its own statement (schema/prefetched-things.ts).
+ */
+export function forwardPageWindow(args: ConnectionArgs, maxPageSize: number): { limit: number; offset: number } | null {
+  if (args.last != null || args.after != null || args.before != null) return null;
+  const size = args.first ?? DEFAULT_PAGE_SIZE;
+  const offset = args.offset ?? 0;
+  if (!Number.isSafeInteger(size) || size < 1 || size > maxPageSize || !Number.isSafeInteger(offset) || offset < 0) return null;
+  return { limit: size + 1, offset };
+}
+
 /** Resolves a connection field over a keyset list. */
 export async function keysetConnection<Item, Key>(args: ConnectionArgs, ctx: GraphQLContext, list: KeysetList<Item, Key>): Promise<ConnectionResult<Item>> {
   checkArgs(args, ctx);

@@ -251,3 +251,67 @@ export async function thingsOfOwner(em: EntityManager, owner: UserRecord, withHi
   const rows = (await readRows<ThingColumns>(em, statement, values)).map((row) => thingOf(row, owner));
   return window.fromEnd ? rows.reverse() : rows;
 }
+
+/** A user with a page of their things, newest first (`userWithThingsPage`). */
+export interface UserWithThings {
+  user: UserRecord;
+  things: ThingRecord[];
+}
+
+/**
+ * The user by lowercased username and a page of their things in one statement: a lateral page over the
+ * things_owner_created_idx index, one row per thing carrying the user's columns (one row of null thing columns when
+ * the page is empty, none when the user does not exist). For a viewer, hidden things only when they are the user
+ * (`t.owner_id = $4`), and their state per thing as `thingStatement` reads it. The outer order repeats the page's: a
+ * join does not promise to keep its lateral side's order.
+ */
+function userWithThingsStatement(forViewer: boolean): ReadStatement {
+  const visible = forViewer ? '(not t.hidden or t.owner_id = $4)' : 'not t.hidden';
+  const viewerColumns = forViewer
+    ? ', exists (select 1 from flattrs f where f.user_id = $4 and f.thing_id = t.id and f.period = $5) as viewer_flattred, ' +
+      'exists (select 1 from subscriptions s where s.user_id = $4 and s.thing_id = t.id) as viewer_subscribed'
+    : '';
+  return {
+    name: forViewer ? 'read_user_with_things_for_viewer' : 'read_user_with_things',
+    text:
+      `select ${USER_COLUMNS('u', 'u_')}, t.* from users u left join lateral (` +
+      `select ${THING_COLUMNS}${viewerColumns} from things t where t.owner_id = u.id and ${visible} ` +
+      'order by t.created_at desc, t.id desc limit $2 offset $3) t on true ' +
+      'where lower(u.username) = $1 order by t.created_at desc, t.id desc',
+  };
+}
+
+const USER_WITH_THINGS = userWithThingsStatement(false);
+const USER_WITH_THINGS_FOR_VIEWER = userWithThingsStatement(true);
+
+type UserWithThingColumns = UserColumns & Partial<ThingColumns> & { viewer_flattred?: boolean; viewer_subscribed?: boolean };
+
+/**
+ * The user with this lowercased username (as `userByLowerUsername`) and `limit` of their things after `offset`,
+ * newest first, each with `owner` set to the user record; hidden ones only when the viewer is the user, and for a
+ * viewer their state per thing (`viewer`).
+ */
+export async function userWithThingsPage(
+  em: EntityManager,
+  lowerUsername: string,
+  viewer: ViewerOfRead | null,
+  page: { limit: number; offset: number },
+): Promise<UserWithThings | null> {
+  const rows =
+    viewer === null
+      ? await readRows<UserWithThingColumns>(em, USER_WITH_THINGS, [lowerUsername, page.limit, page.offset])
+      : await readRows<UserWithThingColumns>(em, USER_WITH_THINGS_FOR_VIEWER, [lowerUsername, page.limit, page.offset, viewer.userId, viewer.period]);
+  const first = rows[0];
+  if (!first) return null;
+  const user = userRecordOf(first);
+  // The empty page: the single row's thing columns are all null.
+  if (first.id == null) return { user, things: [] };
+  const things = new Array<ThingRecord>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const thing = thingOf(row as ThingColumns, user);
+    if (viewer !== null) thing.viewer = { flattred: row.viewer_flattred!, subscribed: row.viewer_subscribed! };
+    things[i] = thing;
+  }
+  return { user, things };
+}
