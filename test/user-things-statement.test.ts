@@ -7,6 +7,7 @@ import { request } from './support/http.js';
 import { resolveAccessToken } from '../src/services/tokens.js';
 import type { ThingEntity, UserEntity } from '../src/entities/index.js';
 import type { GraphQLContext } from '../schema/context.js';
+import { compileOperations, leafSerializationUnneeded } from '../rest-facade/operations.js';
 
 /**
  * A user with a page of their things is one statement (issue 18: schema/prefetched-things.ts), with the same items,
@@ -129,5 +130,27 @@ describe('GraphQL user { things }', () => {
     const contextValue: GraphQLContext = { em, clock: app.clock, config: app.config, viewer: null };
     const result = await execute({ schema, document: parse('{ user(username: "carol") { things(first: 100000) { edges { node { databaseId } } } } }'), contextValue });
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'first' });
+  });
+});
+
+describe('cheaper fields of a thing', () => {
+  it('find the text of a category and a language by the id read with the thing', async () => {
+    const em = app.orm.em.fork();
+    const contextValue: GraphQLContext = { em, clock: app.clock, config: app.config, viewer: null };
+    const result = await execute({ schema, document: parse(`{ thing(id: ${things[0]!.id}) { category { id text } language { id text } } }`), contextValue });
+    expect(result.errors).toBeUndefined();
+    const thing = (result.data as any).thing;
+    const categories = (await execute({ schema, document: parse('{ categories { id text } languages { id text } }'), contextValue })).data as any;
+    expect(categories.categories).toContainEqual(thing.category);
+    expect(categories.languages).toContainEqual(thing.language);
+  });
+
+  it('compile the thing lists without leaf serialization only while they select no enum, ID or Float', () => {
+    const operations = compileOperations(schema, { maxDepth: app.config.graphqlMaxDepth, maxCost: app.config.graphqlMaxCost });
+    const operation = (name: string) => operations.get(name);
+    expect(leafSerializationUnneeded(schema, operation('UserThings'))).toBe(true);
+    expect(leafSerializationUnneeded(schema, operation('ViewerThings'))).toBe(true);
+    expect(leafSerializationUnneeded(schema, operation('UserActivities'))).toBe(false); // the verb is an enum
+    expect(leafSerializationUnneeded(schema, parse('{ node(id: "x") { id } }'))).toBe(false);
   });
 });
