@@ -1,4 +1,20 @@
-import { parse, print, validate, visit, specifiedRules, Kind, type ASTNode, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  parse,
+  print,
+  validate,
+  visit,
+  visitWithTypeInfo,
+  getNamedType,
+  isEnumType,
+  specifiedRules,
+  Kind,
+  TypeInfo,
+  isSpecifiedScalarType,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { OperationResults } from './operation-types.js';
 import { documentLimitsRule, type DocumentLimits } from '../schema/limits.js';
@@ -115,6 +131,35 @@ export interface CompiledOperations {
   execute(name: string, variables: Record<string, unknown>, contextValue: unknown): Promise<ExecutionResult>;
 }
 
+/**
+ * Operations compiled without graphql-jit's leaf serialization: a String, Int or Boolean value is taken as the resolver
+ * gives it (still checked for null and errors) instead of going through the scalar's serializer, which for every leaf
+ * of every item also builds the location and path arrays of a possible error (issue 18: 30 things x ~25 leaves per
+ * page). Only for the thing lists, whose leaves are all read from typed columns (int4, text, boolean: already numbers,
+ * strings and booleans) or are custom scalars (DateTime, still serialized); `leafSerializationUnneeded` refuses any
+ * other leaf type (an enum's value would come out unmapped, an ID or Float uncoerced) at start-up.
+ */
+const UNSERIALIZED_LEAVES = new Set<string>(['UserThings', 'ViewerThings']);
+
+const TAKEN_AS_IS = new Set<string>(['String', 'Int', 'Boolean']);
+
+/** Whether every leaf the document selects is a String, Int or Boolean (taken as is) or a custom scalar (serialized). */
+export function leafSerializationUnneeded(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let unneeded = true;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const type = typeInfo.getType();
+        const named = type ? getNamedType(type) : undefined;
+        if (isEnumType(named) || (named !== undefined && isSpecifiedScalarType(named) && !TAKEN_AS_IS.has(named.name))) unneeded = false;
+      },
+    }),
+  );
+  return unneeded;
+}
+
 export function compileOperations(schema: GraphQLSchema, limits: DocumentLimits): CompiledOperations {
   const document = parse(REST_OPERATIONS_DOCUMENT);
   const fragments = document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION);
@@ -131,8 +176,13 @@ export function compileOperations(schema: GraphQLSchema, limits: DocumentLimits)
       throw new Error(`REST operation ${definition.name.value} is invalid: ${errors.map((e) => e.message).join('; ')}`);
     }
     byName.set(definition.name.value, trimmed);
+    const name = definition.name.value;
+    const unserialized = UNSERIALIZED_LEAVES.has(name);
+    if (unserialized && !leafSerializationUnneeded(schema, trimmed)) {
+      throw new Error(`REST operation ${name} selects a leaf that needs serializing (an enum, ID or Float): take it out of UNSERIALIZED_LEAVES`);
+    }
     // A private copy of the AST: graphql-jit memoises on AST nodes, and the fragment nodes are shared by every operation.
-    const compiled = compileQuery(schema, parse(print(trimmed)), definition.name.value);
+    const compiled = compileQuery(schema, parse(print(trimmed)), name, unserialized ? { disableLeafSerialization: true } : {});
     if (!isCompiledQuery(compiled)) throw new Error(`REST operation ${definition.name.value} does not compile: ${JSON.stringify(compiled.errors)}`);
     compiledByName.set(definition.name.value, compiled);
   }

@@ -109,15 +109,23 @@ function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
   return () => (value ??= compute());
 }
 
-/** An edge whose cursor is encoded when a client selects it (the REST facade never does: most pages need none). */
-function lazyEdge<Item>(node: Item, cursor: () => string): Edge<Item> {
-  let encoded: string | undefined;
-  return {
-    node,
-    get cursor() {
-      return (encoded ??= cursor());
-    },
-  };
+/**
+ * An edge whose cursor is encoded when a client selects it (the REST facade never does: most pages need none). A
+ * class, so that an edge is one small object: an object literal with a getter made a new getter function and a cursor
+ * closure for every item of every page.
+ */
+class LazyEdge<Item> implements Edge<Item> {
+  #encoded: string | undefined;
+
+  constructor(
+    readonly node: Item,
+    private readonly position: number,
+    private readonly encode: (node: Item, position: number) => string,
+  ) {}
+
+  get cursor(): string {
+    return (this.#encoded ??= this.encode(this.node, this.position));
+  }
 }
 
 function pageInfo(flags: { hasNextPage: () => boolean | Promise<boolean>; hasPreviousPage: () => boolean | Promise<boolean> }, edges: Edge<unknown>[]): PageInfo {
@@ -128,6 +136,20 @@ function pageInfo(flags: { hasNextPage: () => boolean | Promise<boolean>; hasPre
   Object.defineProperty(info, 'hasNextPage', { enumerable: true, get: flags.hasNextPage });
   Object.defineProperty(info, 'hasPreviousPage', { enumerable: true, get: flags.hasPreviousPage });
   return info;
+}
+
+/**
+ * The window `keysetConnection` reads first for these arguments when they ask for a plain forward page (`first` and
+ * `offset`, no cursor, no `last`): one item more than the page, which tells whether a next page exists. Null for any
+ * other page, and for arguments `keysetConnection` rejects or that read nothing (`first: 0`). A parent field uses it
+ * to read the page in its own statement (schema/prefetched-things.ts).
+ */
+export function forwardPageWindow(args: ConnectionArgs, maxPageSize: number): { limit: number; offset: number } | null {
+  if (args.last != null || args.after != null || args.before != null) return null;
+  const size = args.first ?? DEFAULT_PAGE_SIZE;
+  const offset = args.offset ?? 0;
+  if (!Number.isSafeInteger(size) || size < 1 || size > maxPageSize || !Number.isSafeInteger(offset) || offset < 0) return null;
+  return { limit: size + 1, offset };
 }
 
 /** Resolves a connection field over a keyset list. */
@@ -141,7 +163,8 @@ export async function keysetConnection<Item, Key>(args: ConnectionArgs, ctx: Gra
   const rows = size === 0 ? [] : await list.load({ limit: size + 1, offset, after, before, fromEnd });
   const more = rows.length > size;
   const items = more ? (fromEnd ? rows.slice(rows.length - size) : rows.slice(0, size)) : rows;
-  const edges = items.map((node) => lazyEdge(node, () => encodeCursor({ k: list.encodeKey(list.keyOf(node)) })));
+  const encode = (node: Item) => encodeCursor({ k: list.encodeKey(list.keyOf(node)) });
+  const edges = items.map((node, i) => new LazyEdge(node, i, encode));
   const firstKey = items.length > 0 ? list.keyOf(items[0]!) : null;
   const lastKey = items.length > 0 ? list.keyOf(items.at(-1)!) : null;
   // The flag of the direction read comes with the page; the other one is a one-row query, run only when selected.
@@ -203,7 +226,8 @@ export async function offsetConnection<Item>(args: ConnectionArgs, ctx: GraphQLC
   // One more than asked tells whether a next page exists.
   const rows = limit === 0 ? [] : await list.load({ offset: start, limit: limit + 1 });
   const items = rows.slice(0, limit);
-  const edges = items.map((node, i) => lazyEdge(node, () => encodeCursor({ o: start + i })));
+  const encode = (_node: Item, i: number) => encodeCursor({ o: start + i });
+  const edges = items.map((node, i) => new LazyEdge(node, i, encode));
   return {
     edges,
     pageInfo: pageInfo({ hasNextPage: () => rows.length > limit || (before !== null && end < before), hasPreviousPage: () => start > 0 }, edges),

@@ -26,8 +26,10 @@ export const ThingSubscriptionRef = builder.nodeRef<SubscriptionEntity>('ThingSu
 });
 /** An activity's id derives from its source row: the flattr of a like, the thing of a post. */
 export const ActivityRef = builder.nodeRef<ActivityRecord>('Activity', { id: { resolve: (activity) => `${activity.verb}:${activity.sourceId}` } });
-export const CategoryRef = builder.objectRef<ReferenceEntry>('Category');
-export const LanguageRef = builder.objectRef<ReferenceEntry>('Language');
+/** A category or language: a thing's `{ id }` as read (its text found by id), or a whole reference entry. */
+export type ReferenceShape = Pick<ReferenceEntry, 'id'> & Partial<Pick<ReferenceEntry, 'text'>>;
+export const CategoryRef = builder.objectRef<ReferenceShape>('Category');
+export const LanguageRef = builder.objectRef<ReferenceShape>('Language');
 
 /** Visible only to the thing's owner. */
 export const ThingOwnerViewRef = builder.objectRef<ThingRecord>('ThingOwnerView');

@@ -112,8 +112,32 @@ export function fullUser(user: GqlUser): V2FullUser {
   return out;
 }
 
-export function thing(t: GqlThing, full: boolean) {
-  return {
+export interface V2Thing {
+  type: 'thing';
+  resource: string;
+  link: string;
+  id: number;
+  url: string;
+  flattrs: number;
+  flattrs_user_count: number;
+  title: string;
+  description: string;
+  tags: string[];
+  language: string;
+  category: string;
+  created_at: number;
+  owner: ReturnType<typeof miniUser> | V2FullUser;
+  hidden: boolean;
+  image: string;
+  flattred?: boolean;
+  subscribed?: boolean;
+  last_flattr_at?: number;
+  updated_at?: number;
+}
+
+/** As `fullUser`: one literal, then the caller's keys in order (spreading conditional objects cost every item). */
+export function thing(t: GqlThing, full: boolean): V2Thing {
+  const out: V2Thing = {
     type: 'thing',
     resource: t.resourceUrl,
     link: t.webUrl,
@@ -130,9 +154,16 @@ export function thing(t: GqlThing, full: boolean) {
     owner: full ? fullUser(t.owner) : miniUser(t.owner),
     hidden: t.hidden,
     image: t.image,
-    ...(t.viewerState ? { flattred: t.viewerState.flattred, subscribed: t.viewerState.subscribed } : {}),
-    ...(t.ownerView ? { last_flattr_at: unixtime(t.ownerView.lastFlattrAt), updated_at: unixtime(t.ownerView.updatedAt) } : {}),
   };
+  if (t.viewerState) {
+    out.flattred = t.viewerState.flattred;
+    out.subscribed = t.viewerState.subscribed;
+  }
+  if (t.ownerView) {
+    out.last_flattr_at = unixtime(t.ownerView.lastFlattrAt);
+    out.updated_at = unixtime(t.ownerView.updatedAt);
+  }
+  return out;
 }
 
 /** Spec §8.4; `owner` only when nested in a flattr object (the action bodies of §8.11 select none). */

@@ -2,6 +2,7 @@ import { builder } from '../builder.js';
 import { FlattrRef, ThingRef, UserRef } from '../refs.js';
 import { keysetConnection, type KeysetList } from '../connections.js';
 import type { GraphQLContext } from '../context.js';
+import { prefetchedThings } from '../prefetched-things.js';
 import {
   countFlattrsByUser,
   countFlattrsOnThing,
@@ -50,7 +51,12 @@ builder.objectField(UserRef, 'things', (t) =>
         args,
         ctx,
         createdAtList(
-          (window) => thingsOfUser(ctx.em, user, viewerIdOf(ctx), window),
+          // The page read with the user (Query.user) when it is this one.
+          (window) => {
+            const viewerId = viewerIdOf(ctx);
+            const page = prefetchedThings(user, window, viewerId);
+            return page === null ? thingsOfUser(ctx.em, user, viewerId, window) : Promise.resolve(page);
+          },
           () => countThingsOfUser(ctx.em, user, viewerIdOf(ctx)),
         ),
       ),

@@ -5,7 +5,6 @@ import { CategoryRef, LanguageRef, ThingOwnerViewRef, ThingRef, ThingViewerState
 import { periodOf } from '../../src/entities/index.js';
 import { ownerRecordOf, type ThingRecord } from '../../src/services/read-model/rows.js';
 import { flattredThingIds, subscribedThingIds } from '../../src/services/read-model/viewer-state.js';
-import { referenceData } from '../../src/services/reference-data.js';
 import { INVALID_PARAMETERS } from '../../src/services/domain-error.js';
 import { badUserInput } from '../errors.js';
 import type { GraphQLContext } from '../context.js';
@@ -13,8 +12,6 @@ import { findThingsWithOwners } from '../loaders.js';
 
 export const MAX_THING_IDS = 100;
 
-const categoriesById = new Map(referenceData.categories.map((c) => [c.id, c]));
-const languagesById = new Map(referenceData.languages.map((l) => [l.id, l]));
 
 function ownsThing(thing: ThingRecord, ctx: GraphQLContext): boolean {
   return ctx.viewer?.user.id === thing.owner.id;
@@ -28,8 +25,9 @@ ThingRef.implement({
     title: t.exposeString('title', { description: 'The title (the url when none was given).' }),
     description: t.exposeString('description', { description: 'The description, plain text.' }),
     tags: t.exposeStringList('tags', { description: 'Tags, in the order given.' }),
-    category: t.field({ type: CategoryRef, description: 'The category.', resolve: (thing) => categoriesById.get(thing.category.id)! }),
-    language: t.field({ type: LanguageRef, description: 'The language.', resolve: (thing) => languagesById.get(thing.language.id)! }),
+    // The `{ id }` (or the entity's reference) as is: no resolver per thing; Category.text and Language.text look up the text.
+    category: t.expose('category', { type: CategoryRef, description: 'The category.' }),
+    language: t.expose('language', { type: LanguageRef, description: 'The language.' }),
     hidden: t.exposeBoolean('hidden', { description: 'Hidden from listings, search and `node` for everybody but the owner; still reachable by its numeric id with `thing(id:)`.' }),
     image: t.exposeString('image', { description: 'URL of an image, "" if none.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the thing was created.' }),

@@ -1,6 +1,8 @@
 import { builder, nullWhenUnauthorized } from '../builder.js';
 import { UserRef } from '../refs.js';
-import { findUserRecordByUsername } from '../../src/services/users.js';
+import { findUserRecordByUsername, findUserRecordWithThings } from '../../src/services/users.js';
+import { plannedThingsWindow, rememberThingsPage } from '../prefetched-things.js';
+import { viewerOfRead } from '../loaders.js';
 import type { UserRecord } from '../../src/services/read-model/rows.js';
 import type { GraphQLContext } from '../context.js';
 
@@ -60,6 +62,15 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A user by username, matched case-insensitively.',
     args: { username: t.arg.string({ required: true, description: 'The username, in any case.' }) },
-    resolve: (_root, { username }, ctx) => findUserRecordByUsername(ctx.em, username),
+    // With a page of the user's things selected, the user and the page in one statement (schema/prefetched-things.ts).
+    resolve: async (_root, { username }, ctx, info) => {
+      const window = plannedThingsWindow(info, ctx.config.maxPageSize);
+      if (window === null) return findUserRecordByUsername(ctx.em, username);
+      const viewer = viewerOfRead(ctx);
+      const found = await findUserRecordWithThings(ctx.em, username, viewer, window);
+      if (found === null) return null;
+      rememberThingsPage(found.user, window, viewer?.userId ?? null, found.things);
+      return found.user;
+    },
   }),
 }));
