@@ -22,9 +22,9 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Numb
 
 const THING_BY_ID = {
   name: 'raw_thing_by_id',
-  text: `select t.id, t.url, c.flattrs_count, c.flattrs_user_count, t.title, t.description, t.tags, t.language_id, t.category_id,
+  text: `select t.id, t.url, t.flattrs_count, t.flattrs_user_count, t.title, t.description, t.tags, t.language_id, t.category_id,
                 t.created_at, t.hidden, t.image, u.username
-         from things t join thing_counters c on c.thing_id = t.id join users u on u.id = t.owner_id where t.id = $1`,
+         from things t join users u on u.id = t.owner_id where t.id = $1`,
 };
 
 /** One statement: the user (none: 404) and up to 30 of their visible things (none: one row of nulls, an empty page). */
@@ -35,8 +35,7 @@ const USER_THINGS = {
                 t.category_id, t.created_at, t.hidden, t.image
          from users u
          left join lateral (
-           select t.*, c.flattrs_count, c.flattrs_user_count from things t join thing_counters c on c.thing_id = t.id
-           where t.owner_id = u.id and not t.hidden order by t.created_at desc, t.id desc limit 30
+           select * from things t where t.owner_id = u.id and not t.hidden order by t.created_at desc, t.id desc limit 30
          ) t on true
          where lower(u.username) = lower($1)`,
 };

@@ -20,8 +20,8 @@
  * triggers would have written is computed set-based:
  *
  * - `flattrs.period` (trigger `flattrs_period`): `to_char(created_at at time zone 'UTC', 'YYYY-MM')`;
- * - `thing_counters` (`things_counters_insert`, then `flattrs_counters_insert` and `flattrs_user_count_insert`): one
- *   row per thing with its language and category, its flattrs' count, distinct users and newest flattr;
+ * - `things.flattrs_count`, `flattrs_user_count`, `last_flattr_at` (`flattrs_counters_insert`): count, distinct
+ *   users, newest flattr;
  * - `thing_flattr_days` (`flattrs_days_insert`): per thing and UTC day, count and sum of whole unixtimes;
  * - `things.lower_tags`, `search_text`, `search_vector` (`things_search_columns`): the trigger's own expressions;
  * - `search_window_base` (the sort windows' per-day base, whose staleness `flattrs_search_window_*` would have
@@ -68,7 +68,7 @@ export interface SeedReport {
 }
 
 /** The tables the load writes; their secondary indexes, constraints and user triggers are lifted during it. */
-const LOADED_TABLES = ['users', 'things', 'thing_counters', 'flattrs', 'thing_flattr_days', 'subscriptions'];
+const LOADED_TABLES = ['users', 'things', 'flattrs', 'thing_flattr_days', 'subscriptions'];
 
 const REAL_WORDS = `open source music video podcast photo art design code game games software linux web blog news
   story travel food recipe garden city night summer winter coffee book books comic film review guide tutorial
@@ -206,7 +206,7 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
     await client.query('begin');
     if (options.reset) {
       await step('reset (truncate)', () =>
-        client.query(`truncate users, things, thing_counters, flattrs, thing_flattr_days, subscriptions, oauth_clients, oauth_authorization_codes,
+        client.query(`truncate users, things, flattrs, thing_flattr_days, subscriptions, oauth_clients, oauth_authorization_codes,
           oauth_access_tokens, web_sessions restart identity cascade`),
       );
     }
@@ -215,7 +215,7 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
       for (const c of lifted.constraints.filter((c) => c.kind === 'f')) await client.query(`alter table ${c.table} drop constraint ${pg.escapeIdentifier(c.name)}`);
       for (const c of lifted.constraints.filter((c) => c.kind === 'u')) await client.query(`alter table ${c.table} drop constraint ${pg.escapeIdentifier(c.name)}`);
       for (const i of lifted.indexes) await client.query(`drop index ${pg.escapeIdentifier(i.name)}`);
-      for (const table of ['things', 'thing_counters', 'flattrs']) await client.query(`alter table ${table} disable trigger user`);
+      for (const table of ['things', 'flattrs']) await client.query(`alter table ${table} disable trigger user`);
     });
     await client.query('select setseed($1)', [seed]);
 
@@ -326,12 +326,9 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
 
     await step('derived columns (flattr counters, thing_flattr_days)', async () => {
       await client.query(
-        `insert into thing_counters (thing_id, language_id, category_id, flattrs_count, flattrs_user_count, last_flattr_at)
-         select t.id, t.language_id, t.category_id, coalesce(f.n, 0), coalesce(f.u, 0), f.m
-         from things t
-         left join (select thing_id, count(*)::int as n, count(distinct user_id)::int as u, max(created_at) as m from flattrs group by thing_id) f on f.thing_id = t.id
-         on conflict (thing_id) do update set language_id = excluded.language_id, category_id = excluded.category_id,
-           flattrs_count = excluded.flattrs_count, flattrs_user_count = excluded.flattrs_user_count, last_flattr_at = excluded.last_flattr_at`,
+        `update things t set flattrs_count = f.n, flattrs_user_count = f.u, last_flattr_at = f.m
+         from (select thing_id, count(*)::int as n, count(distinct user_id)::int as u, max(created_at) as m from flattrs group by thing_id) f
+         where f.thing_id = t.id`,
       );
       await client.query(
         `insert into thing_flattr_days (thing_id, day, flattrs, epoch_sum)
@@ -356,7 +353,7 @@ export async function seedScale(options: SeedOptions): Promise<SeedReport> {
       for (const i of lifted.indexes) await client.query(i.definition);
       for (const c of lifted.constraints.filter((c) => c.kind === 'u')) await client.query(`alter table ${c.table} add constraint ${pg.escapeIdentifier(c.name)} ${c.definition}`);
       for (const c of lifted.constraints.filter((c) => c.kind === 'f')) await client.query(`alter table ${c.table} add constraint ${pg.escapeIdentifier(c.name)} ${c.definition}`);
-      for (const table of ['things', 'thing_counters', 'flattrs']) await client.query(`alter table ${table} enable trigger user`);
+      for (const table of ['things', 'flattrs']) await client.query(`alter table ${table} enable trigger user`);
     });
     await step('commit', () => client.query('commit'));
     await step('vacuum analyze', () => client.query(`vacuum (analyze) ${LOADED_TABLES.join(', ')}`));
@@ -400,12 +397,10 @@ export async function checkDerivedData(client: pg.ClientBase, sample = 500): Pro
   };
   const results = [
     await one(
-      'thing_counters = aggregates of flattrs, one row per thing with its language and category',
+      'things counters = aggregates of flattrs',
       `select count(*) as n from things t
-       left join thing_counters k on k.thing_id = t.id
        left join (select thing_id, count(*) as c, count(distinct user_id) as u, max(created_at) as m from flattrs group by thing_id) f on f.thing_id = t.id
-       where k.thing_id is null or k.language_id <> t.language_id or k.category_id <> t.category_id
-          or k.flattrs_count <> coalesce(f.c, 0) or k.flattrs_user_count <> coalesce(f.u, 0) or k.last_flattr_at is distinct from f.m`,
+       where t.flattrs_count <> coalesce(f.c, 0) or t.flattrs_user_count <> coalesce(f.u, 0) or t.last_flattr_at is distinct from f.m`,
     ),
     await one(
       'thing_flattr_days = flattrs per thing and UTC day',
@@ -445,9 +440,9 @@ export async function checkDerivedData(client: pg.ClientBase, sample = 500): Pro
     );
     await client.query(
       `create temp table seed_check_before on commit drop as
-       select t.thing_id as id, t.flattrs_count, t.flattrs_user_count, t.last_flattr_at,
-              (select coalesce(array_agg(d.day || ':' || d.flattrs || ':' || d.epoch_sum order by d.day), '{}') from thing_flattr_days d where d.thing_id = t.thing_id) as days
-       from thing_counters t where t.thing_id in (select thing_id from seed_check_flattrs)`,
+       select t.id, t.flattrs_count, t.flattrs_user_count, t.last_flattr_at,
+              (select coalesce(array_agg(d.day || ':' || d.flattrs || ':' || d.epoch_sum order by d.day), '{}') from thing_flattr_days d where d.thing_id = t.id) as days
+       from things t where t.id in (select thing_id from seed_check_flattrs)`,
     );
     // One statement per row: the triggers are AFTER ROW, so within one statement they would all see its final state.
     await client.query(`do $$ declare k int; r flattrs%rowtype; begin
@@ -457,9 +452,9 @@ export async function checkDerivedData(client: pg.ClientBase, sample = 500): Pro
     results.push(
       await one(
         'counters and days unchanged by delete + re-insert through the triggers (sample)',
-        `select count(*) as n from thing_counters t join seed_check_before b on b.id = t.thing_id
+        `select count(*) as n from things t join seed_check_before b on b.id = t.id
          where t.flattrs_count <> b.flattrs_count or t.flattrs_user_count <> b.flattrs_user_count or t.last_flattr_at is distinct from b.last_flattr_at
-            or (select coalesce(array_agg(d.day || ':' || d.flattrs || ':' || d.epoch_sum order by d.day), '{}') from thing_flattr_days d where d.thing_id = t.thing_id) <> b.days`,
+            or (select coalesce(array_agg(d.day || ':' || d.flattrs || ':' || d.epoch_sum order by d.day), '{}') from thing_flattr_days d where d.thing_id = t.id) <> b.days`,
       ),
     );
   } finally {

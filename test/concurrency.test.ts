@@ -65,10 +65,10 @@ async function sql(query: string, params: unknown[] = []): Promise<any[]> {
 /** The thing's counters and what its flattr rows say. */
 async function counters(thingId: number) {
   const [row] = await sql(
-    `select c.flattrs_count, c.flattrs_user_count,
-        (select count(*)::int from flattrs f where f.thing_id = c.thing_id) as rows,
-        (select count(distinct f.user_id)::int from flattrs f where f.thing_id = c.thing_id) as users
-      from thing_counters c where c.thing_id = ?`,
+    `select t.flattrs_count, t.flattrs_user_count,
+        (select count(*)::int from flattrs f where f.thing_id = t.id) as rows,
+        (select count(distinct f.user_id)::int from flattrs f where f.thing_id = t.id) as users
+      from things t where t.id = ?`,
     [thingId],
   );
   return row as { flattrs_count: number; flattrs_user_count: number; rows: number; users: number };

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 async function counters(thing: ThingEntity) {
-  const { rows } = await db.query('select flattrs_count, flattrs_user_count, last_flattr_at from thing_counters where thing_id = $1', [thing.id]);
+  const { rows } = await db.query('select flattrs_count, flattrs_user_count, last_flattr_at from things where id = $1', [thing.id]);
   const actual = await db.query('select count(*)::int as n, count(distinct user_id)::int as users, max(created_at) as last from flattrs where thing_id = $1', [thing.id]);
   return { stored: rows[0], fromRows: actual.rows[0] };
 }

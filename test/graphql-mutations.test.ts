@@ -306,7 +306,7 @@ describe('flattrThing', () => {
     const otherToken = await fx.token(other, ['flattr']);
     const third = await mutate(FLATTR, { id: gid(thing.id) }, otherToken);
     expect(third.thing).toMatchObject({ flattrCount: 3, flattrUserCount: 2 });
-    const row = (await sql('select flattrs_count, flattrs_user_count, last_flattr_at from thing_counters where thing_id = ?', [thing.id]))[0];
+    const row = (await sql('select flattrs_count, flattrs_user_count, last_flattr_at from things where id = ?', [thing.id]))[0];
     expect(row.flattrs_count).toBe(3);
     expect(row.flattrs_user_count).toBe(2);
     expect(new Date(row.last_flattr_at).toISOString()).toBe('2026-04-01T00:00:00.000Z');

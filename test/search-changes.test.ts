@@ -47,7 +47,7 @@ beforeAll(async () => {
       hidden: r.chance(0.1),
     });
   }
-  await db.query('update thing_counters set flattrs_count = floor(random() * 4)::int');
+  await db.query('update things set flattrs_count = floor(random() * 4)::int');
 });
 afterAll(async () => {
   await db?.end();
@@ -107,7 +107,7 @@ async function randomWrite(): Promise<void> {
       return;
     default:
       // Flattrs move the tie-breaker only: no generation, no log.
-      await db.query('update thing_counters set flattrs_count = floor(random() * 4)::int where thing_id % 5 = $1', [r.int(5)]);
+      await db.query('update things set flattrs_count = floor(random() * 4)::int where id % 5 = $1', [r.int(5)]);
   }
 }
 

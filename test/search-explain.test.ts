@@ -105,17 +105,17 @@ describe('search on ~50k things uses its indexes', () => {
     ['tags OR (BitmapOr)', { tags: 'rare-tag | tag1' }, ['things_lower_tags_gin_idx', 'BitmapOr']],
     ['tags AND (BitmapAnd or recheck)', { tags: 'tag7 & tag77' }, ['things_lower_tags_gin_idx']],
     ['url prefix (pattern ops)', { url: 'https://site42.example/post/1' }, ['things_url_prefix_idx']],
-    ['language', { languages: ['sv_SE'] }, ['things_language_category_idx']],
-    ['language and category, flattrs order', { languages: ['sv_SE'], categories: ['people'], sort: 'flattrs' }, ['thing_counters_language_category_flattrs_idx']],
+    ['language', { languages: ['sv_SE'] }, ['things_language_category_flattrs_idx']],
+    ['language and category, flattrs order', { languages: ['sv_SE'], categories: ['people'], sort: 'flattrs' }, ['things_language_category_flattrs_idx']],
     ['category', { categories: ['people'] }, ['things_category_idx']],
     ['user', { user: 'BULK42' }, ['users_username_lower_unique', 'things_owner_created_idx']],
-    ['sort flattrs, no filter', { sort: 'flattrs' }, ['thing_counters_flattrs_idx']],
-    ['relevance without query', { sort: 'relevance' }, ['thing_counters_flattrs_idx']],
+    ['sort flattrs, no filter', { sort: 'flattrs' }, ['things_flattrs_count_id_idx']],
+    ['relevance without query', { sort: 'relevance' }, ['things_flattrs_count_id_idx']],
     // Window sorts: the static list by its bound index, today's list by (day, flattrs), the partial oldest day per
     // candidate through flattrs_thing_created_idx; never thing_flattr_days.
     ['flattrs_week', { sort: 'flattrs_week' }, ['search_window_base_week_hi_idx', 'search_window_today_flattrs_idx', 'flattrs_thing_created_idx']],
     // Past the things with flattrs in the window, the rest comes in (flattrs, id) index order.
-    ['flattrs_day, a page just past the hot things', { sort: 'flattrs_day' }, ['search_window_base_day_hi_idx', 'thing_counters_flattrs_idx'], 300],
+    ['flattrs_day, a page just past the hot things', { sort: 'flattrs_day' }, ['search_window_base_day_hi_idx', 'things_flattrs_count_id_idx'], 300],
     ['flattrs_month', { sort: 'flattrs_month' }, ['search_window_base_month_hi_idx', 'search_window_today_flattrs_idx']],
     ['flattrs_month, deep page', { sort: 'flattrs_month' }, ['search_window_base_month_hi_idx', 'search_window_today_flattrs_idx'], 2000],
     ['flattrs_day', { sort: 'flattrs_day' }, ['search_window_base_day_hi_idx', 'search_window_today_flattrs_idx']],

@@ -42,7 +42,7 @@ beforeAll(async () => {
     });
   }
   // Many ties on flattrs, so the id tie-break matters too.
-  await db.query('update thing_counters set flattrs_count = floor(random() * 4)::int');
+  await db.query('update things set flattrs_count = floor(random() * 4)::int');
 });
 afterAll(async () => {
   await db?.end();
@@ -81,7 +81,7 @@ describe('relevance levels', () => {
         expect(await viaLevels(cache, search, caller, offset, limit), JSON.stringify({ i, c, search, caller, offset, limit })).toEqual(expected);
       }
       // Flattrs move between searches; they never move the generation, and the levels must follow them.
-      if (i % 10 === 0) await db.query('update thing_counters set flattrs_count = floor(random() * 4)::int where thing_id % 7 = $1', [i % 7]);
+      if (i % 10 === 0) await db.query('update things set flattrs_count = floor(random() * 4)::int where id % 7 = $1', [i % 7]);
     }
     expect(nonEmpty).toBeGreaterThan(150);
   });
@@ -94,7 +94,7 @@ describe('relevance levels', () => {
     const other = await fx.thing(owners[1]!, { title: 'Zebra crossing' });
     expect(await viaLevels(cache, search, null, 0, 10)).toEqual([other.id, thing.id]);
     await db.query(`update things set title = 'Zebra zebra' where id = $1`, [thing.id]);
-    await db.query(`update thing_counters set flattrs_count = 100 where thing_id = $1`, [thing.id]);
+    await db.query(`update things set flattrs_count = 100 where id = $1`, [thing.id]);
     expect(await viaLevels(cache, search, null, 0, 10)).toEqual([thing.id, other.id]);
     expect(await viaLevels(cache, search, null, 0, 10)).toEqual(await direct(search, null, 0, 10));
   });
@@ -120,8 +120,6 @@ describe('relevance levels', () => {
        values ($1, 'https://example.org/quagga', 'Quagga two', '', 'rest', 'en_GB', '{}', '{}', 'quagga two', now()) returning id`,
       [owners[0]!.id],
     );
-    // Its counters row too, which the disabled trigger would have created (Migration20261205030000ThingCounters).
-    await db.query(`insert into thing_counters (thing_id, language_id, category_id) values ($1, 'en_GB', 'rest')`, [rows[0].id]);
     await db.query('commit');
     expect(await order()).toEqual([first.id]);
     await db.query('update search_generation set generation = generation + 1');

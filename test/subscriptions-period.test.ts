@@ -94,7 +94,7 @@ describe('runSubscriptionPeriod', () => {
     expect(await flattrsOn(already)).toEqual([
       { user_id: fan.id, created_at: new Date('2026-05-01T00:00:00Z'), period: '2026-05', source: 'click' },
     ]);
-    const [counters] = await sql('select flattrs_count, flattrs_user_count, last_flattr_at from thing_counters where thing_id = ?', [active.id]);
+    const [counters] = await sql('select flattrs_count, flattrs_user_count, last_flattr_at from things where id = ?', [active.id]);
     expect({ ...counters, last_flattr_at: new Date(counters.last_flattr_at) }).toEqual({
       flattrs_count: 1,
       flattrs_user_count: 1,
@@ -106,7 +106,7 @@ describe('runSubscriptionPeriod', () => {
     const second = await runSubscriptionPeriod(em(), new Date('2026-05-31T23:59:59Z'));
     expect(second).toEqual({ period: '2026-05', flattred: 0, skipped: 4 });
     expect(await sql('select id, thing_id, user_id, created_at from flattrs order by id')).toEqual(before);
-    expect((await sql('select flattrs_count from thing_counters where thing_id = ?', [active.id]))[0].flattrs_count).toBe(1);
+    expect((await sql('select flattrs_count from things where id = ?', [active.id]))[0].flattrs_count).toBe(1);
 
     // The next period flattrs again, including the subscriptions that were resumed or created in May.
     const june = await runSubscriptionPeriod(em(), new Date('2026-06-01T00:00:00Z'));
@@ -124,7 +124,7 @@ describe('runSubscriptionPeriod', () => {
     const results = await Promise.all(Array.from({ length: 4 }, () => runSubscriptionPeriod(em(), new Date('2026-07-01T00:00:00Z'))));
     expect(results.reduce((sum, r) => sum + r.flattred, 0)).toBeGreaterThanOrEqual(users.length);
     expect((await flattrsOn(thing)).length).toBe(users.length);
-    const [row] = await sql('select flattrs_count, flattrs_user_count from thing_counters where thing_id = ?', [thing.id]);
+    const [row] = await sql('select flattrs_count, flattrs_user_count from things where id = ?', [thing.id]);
     expect(row).toEqual({ flattrs_count: 3, flattrs_user_count: 3 });
   });
 

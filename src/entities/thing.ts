@@ -19,11 +19,11 @@ export const Thing = defineEntity({
     image: p.string().length(2048).default(''),
     createdAt: p.datetime().columnType('timestamptz'),
     updatedAt: p.datetime().columnType('timestamptz').nullable(),
-    // The three counters below are read from `thing_counters` (thing-counters.ts), which the `flattrs` table's
-    // triggers maintain, so they always equal what the flattr rows say whoever writes the rows. Read-only here.
-    lastFlattrAt: p.datetime().columnType('timestamptz').formula((t) => `(select c.last_flattr_at from thing_counters c where c.thing_id = ${t.alias}.id)`).nullable(),
-    flattrsCount: p.integer().formula((t) => `(select c.flattrs_count from thing_counters c where c.thing_id = ${t.alias}.id)`),
-    flattrsUserCount: p.integer().formula((t) => `(select c.flattrs_user_count from thing_counters c where c.thing_id = ${t.alias}.id)`),
+    // The three counters below are maintained by the `flattrs` table's trigger (see the migration),
+    // so they always equal what the flattr rows say whoever writes the rows.
+    lastFlattrAt: p.datetime().columnType('timestamptz').nullable(),
+    flattrsCount: p.integer().default(0),
+    flattrsUserCount: p.integer().default(0),
     // Search columns (spec §10), derived from title, description, url and tags by the `things_search_columns`
     // trigger (Migration20261129010000Search) whoever writes the row; the application never writes them.
     // Lazy: never selected with the entity. Lower-casing is JavaScript's toLowerCase (spec §2.3), done by
@@ -43,8 +43,8 @@ export const Thing = defineEntity({
     { name: 'things_search_text_trgm_idx', expression: 'create index "things_search_text_trgm_idx" on "things" using gin ("search_text" gin_trgm_ops)' },
     { name: 'things_search_vector_idx', expression: 'create index "things_search_vector_idx" on "things" using gin ("search_vector")' },
     { name: 'things_url_prefix_idx', expression: 'create index "things_url_prefix_idx" on "things" ("url" varchar_pattern_ops)' },
-    // The flattrs sort indexes are on `thing_counters`; this one serves language (and category) filters.
-    { name: 'things_language_category_idx', properties: ['language', 'category'] },
+    { name: 'things_flattrs_count_id_idx', properties: ['flattrsCount', 'id'] },
+    { name: 'things_language_category_flattrs_idx', properties: ['language', 'category', 'flattrsCount', 'id'] },
     { name: 'things_category_idx', properties: ['category'] },
     // New things per period (the `stats` graph, src/services/stats.ts).
     { name: 'things_created_at_idx', properties: ['createdAt'] },

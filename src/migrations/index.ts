@@ -12,7 +12,6 @@ import { Migration20261130010000WriteBounds } from './Migration20261130010000Wri
 import { Migration20261205010000Jobs } from './Migration20261205010000Jobs.js';
 import { Migration20261205010000LiveEvents } from './Migration20261205010000LiveEvents.js';
 import { Migration20261205020000SearchChanges } from './Migration20261205020000SearchChanges.js';
-import { Migration20261205030000ThingCounters } from './Migration20261205030000ThingCounters.js';
 
 /** Every migration in order. Listed statically because files discovered on disk do not load inside vitest. */
 export const migrationsList: MigrationObject[] = [
@@ -29,5 +28,4 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205010000Jobs', class: Migration20261205010000Jobs },
   { name: 'Migration20261205010000LiveEvents', class: Migration20261205010000LiveEvents },
   { name: 'Migration20261205020000SearchChanges', class: Migration20261205020000SearchChanges },
-  { name: 'Migration20261205030000ThingCounters', class: Migration20261205030000ThingCounters },
 ];

@@ -97,8 +97,6 @@ export async function insertThing(em: EntityManager, clock: Clock, ownerId: numb
     createdAt: clock.now(),
   });
   await em.flush();
-  // The counters are read from `thing_counters` (a formula, never written through the entity); a new thing has none.
-  Object.assign(thing, { flattrsCount: 0, flattrsUserCount: 0, lastFlattrAt: null });
   return thing;
 }
 

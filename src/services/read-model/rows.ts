@@ -56,9 +56,7 @@ export const USER_COLUMNS = (alias: string, prefix: string) =>
 
 const THING_COLUMNS =
   't.id, t.url, t.title, t.description, t.tags, t.category_id, t.language_id, t.hidden, t.image, t.created_at, t.updated_at, ' +
-  'tc.last_flattr_at, tc.flattrs_count, tc.flattrs_user_count';
-/** Joins the counters THING_COLUMNS reads (Migration20261205030000ThingCounters) to `things t`. */
-const COUNTERS_JOIN = 'join thing_counters tc on tc.thing_id = t.id';
+  't.last_flattr_at, t.flattrs_count, t.flattrs_user_count';
 
 export interface UserColumns {
   u_id: number;
@@ -166,7 +164,7 @@ function thingStatement(name: string, many: boolean, forViewer: boolean): ReadSt
   return {
     name,
     text:
-      `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}${viewerColumns} from things t ${COUNTERS_JOIN} join users u on u.id = t.owner_id ` +
+      `select ${THING_COLUMNS}, ${USER_COLUMNS('u', 'u_')}${viewerColumns} from things t join users u on u.id = t.owner_id ` +
       `where t.id = ${many ? 'any($1::int[])' : '$1'}`,
   };
 }
@@ -231,7 +229,7 @@ function thingsOfOwnerStatement(withHidden: boolean, after: boolean, before: boo
     statement = {
       name: `read_things_of_owner_${key}`,
       text:
-        `select ${THING_COLUMNS} from things t ${COUNTERS_JOIN} where ${where.join(' and ')} ` +
+        `select ${THING_COLUMNS} from things t where ${where.join(' and ')} ` +
         `order by t.created_at ${direction}, t.id ${direction} limit $2 offset $3`,
     };
     thingsOfOwnerStatements.set(key, statement);
@@ -278,7 +276,7 @@ function userWithThingsStatement(forViewer: boolean): ReadStatement {
     name: forViewer ? 'read_user_with_things_for_viewer' : 'read_user_with_things',
     text:
       `select ${USER_COLUMNS('u', 'u_')}, (select coalesce(json_agg(p order by p.created_at desc, p.id desc), '[]') from (` +
-      `select ${THING_COLUMNS}${viewerColumns} from things t ${COUNTERS_JOIN} where t.owner_id = u.id and ${visible} ` +
+      `select ${THING_COLUMNS}${viewerColumns} from things t where t.owner_id = u.id and ${visible} ` +
       'order by t.created_at desc, t.id desc limit $2 offset $3) p) as things from users u where lower(u.username) = $1',
   };
 }

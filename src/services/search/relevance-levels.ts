@@ -3,7 +3,6 @@ import type { Page } from '../listings.js';
 import { databaseKey } from '../stats.js';
 import { query, sql, type Sql } from './sql.js';
 import { changesSince, type ChangesSince } from './changes.js';
-import type { FlattrsOrder } from './flattrs-order.js';
 import { searchCacheOutcomes } from './cache-outcomes.js';
 
 /**
@@ -47,8 +46,8 @@ export interface RelevanceQuery {
   score: Sql;
   /** The FROM addition that defines `l`. */
   lowerFields: Sql;
-  /** The tie-break order (flattrs desc, id desc) and the counters join it reads (flattrs-order.ts). */
-  flattrs: FlattrsOrder;
+  /** The tie-break order (flattrs desc, id desc). */
+  byFlattrs: Sql;
 }
 
 export class RelevanceLevelCache {
@@ -204,8 +203,8 @@ export class RelevanceLevelCache {
 async function smallLevelPage(em: EntityManager, q: RelevanceQuery, ids: Int32Array, offset: number, limit: number): Promise<number[]> {
   const rows = await query<{ id: number }>(
     em,
-    sql`select t.id from things t ${q.flattrs.join} where t.id = any(${`{${ids.join(',')}}`}::int[]) and ${q.where}
-      order by ${q.flattrs.by} offset ${offset} limit ${limit}`,
+    sql`select t.id from things t where t.id = any(${`{${ids.join(',')}}`}::int[]) and ${q.where}
+      order by ${q.byFlattrs} offset ${offset} limit ${limit}`,
   );
   return rows.map((r) => r.id);
 }
@@ -216,11 +215,11 @@ async function walkLevel(em: EntityManager, q: RelevanceQuery, score: number, of
   let skip = offset;
   let after: { flattrs: number; id: number } | null = null;
   for (;;) {
-    const resume: Sql = after ? sql`and (tc.flattrs_count, tc.thing_id) < (${after.flattrs}, ${after.id})` : sql``;
+    const resume: Sql = after ? sql`and (t.flattrs_count, t.id) < (${after.flattrs}, ${after.id})` : sql``;
     const rows: { id: number; flattrs: number; score: number }[] = await query(
       em,
-      sql`select t.id, tc.flattrs_count as flattrs, (${q.score})::int as score from things t ${q.flattrs.join} ${q.lowerFields}
-        where ${q.where} ${resume} order by ${q.flattrs.by} limit ${batch}`,
+      sql`select t.id, t.flattrs_count as flattrs, (${q.score})::int as score from things t ${q.lowerFields}
+        where ${q.where} ${resume} order by ${q.byFlattrs} limit ${batch}`,
     );
     for (const row of rows) {
       if (row.score !== score) continue;

@@ -10,7 +10,6 @@ import { searchCountCache } from './count-cache.js';
 import type { RelevanceLevelCache, RelevanceQuery } from './relevance-levels.js';
 import type { WindowSort } from './windows.js';
 import { windowSortPage } from './window-sort.js';
-import { BY_FLATTRS, flattrsOrder } from './flattrs-order.js';
 
 /**
  * Thing search, spec §10 (E11), in PostgreSQL. Every filter is a parameterised condition that an index serves:
@@ -25,14 +24,14 @@ import { BY_FLATTRS, flattrsOrder } from './flattrs-order.js';
  *
  * Sorts (§10.4, D66) at the injected clock's now, never SQL now():
  * - `relevance`: the score of §10.4 over the filtered rows, then flattrs, id; without query terms every score
- *   is 0 and the order is the `(flattrs_count, thing_id)` index of `thing_counters` (flattrs-order.ts). With terms, the GraphQL/REST resolver passes the
+ *   is 0 and the order is the `(flattrs_count, id)` index. With terms, the GraphQL/REST resolver passes the
  *   process's relevance levels (relevance-levels.ts): the matches grouped by score, kept per filter and
  *   `search_generation`, read group by group in live (flattrs, id) order.
- * - `flattrs`: the same index (with language and category filters, `(language_id, category_id, flattrs_count, thing_id)`).
+ * - `flattrs`: the `(flattrs_count, id)` index.
  * - `flattrs_month|week|day`, `trend` (window-sort.ts): a threshold algorithm over two lists ordered by upper
  *   bounds of the key — `search_window_base` (whole days and the full oldest day, built once per UTC day) and
  *   `search_window_today` (today's flattrs, kept by the flattrs triggers) — with exact keys computed only for the
- *   things read. Things with key 0 follow in flattrs order.
+ *   things read. Things with key 0 follow in `(flattrs_count, id)` index order.
  *
  * `total_items` comes from the process's count cache (count-cache.ts), or for the relevance order with terms from
  * the relevance levels' sizes; both exact, kept per filter and corrected from the change log (changes.ts).
@@ -169,6 +168,8 @@ function relevanceScore(filters: Filters): Sql {
   return join(parts, ' + ');
 }
 
+const BY_FLATTRS = raw('t.flattrs_count desc, t.id desc');
+
 async function ids(em: EntityManager, fragment: Sql): Promise<number[]> {
   const rows = await query<{ id: number }>(em, fragment);
   return rows.map((r) => r.id);
@@ -194,22 +195,21 @@ export function prepareSearch(em: EntityManager, search: ThingSearch, caller: Se
   const filters = prepareFilters(search);
   const sort = search.sort ?? 'relevance';
   const where = whereClause(filters, caller);
-  const order = flattrsOrder(filters.languages, filters.categories);
 
   // The relevance order with terms reads its levels anyway; their sizes are the total (relevance-levels.ts).
   const relevance: RelevanceQuery | null =
     sort === 'relevance' && filters.terms.size > 0 && options.relevanceLevels
-      ? { where, score: relevanceScore(filters), lowerFields: LOWER_FIELDS, flattrs: order }
+      ? { where, score: relevanceScore(filters), lowerFields: LOWER_FIELDS, byFlattrs: BY_FLATTRS }
       : null;
   const count = () => (relevance ? options.relevanceLevels!.total(em, relevance) : searchCountCache.count(em, where, options.countCacheSize ?? 0));
 
   const orderedPage = (page: Page, orderBy: Sql, from: Sql = raw('')) =>
-    ids(em, sql`select t.id from things t ${order.join} ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
+    ids(em, sql`select t.id from things t ${from} where ${where} order by ${orderBy} offset ${page.offset} limit ${page.limit}`);
 
   // §10.4 window sorts: window-sort.ts.
   // A window sort orders a filter of few matches whole; the search's own total says which, when it is cached.
   const windowPage = (page: Page, windowSort: WindowSort): Promise<number[]> =>
-    windowSortPage(em, where, order, page, windowSort, now, (options.countCacheSize ?? 0) > 0 ? count : undefined);
+    windowSortPage(em, where, page, windowSort, now, (options.countCacheSize ?? 0) > 0 ? count : undefined);
 
   const pageIds = (p: Page): Promise<number[]> => {
     switch (sort) {

@@ -2,7 +2,6 @@ import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Page } from '../listings.js';
 import { Sql, join, query, raw, sql } from './sql.js';
-import type { FlattrsOrder } from './flattrs-order.js';
 import { BASE_DAYS, DAY, WINDOW_SECONDS, dayOf, isoDay, planWindow, type WindowPlan, type WindowSort } from './windows.js';
 
 /**
@@ -131,8 +130,6 @@ export async function refreshWindowBase(em: EntityManager, now: Date): Promise<b
 export async function windowSortPage(
   em: EntityManager,
   where: Sql,
-  /** The tie-break and key-0 order (flattrs-order.ts). */
-  order: FlattrsOrder,
   page: Page,
   sort: WindowSort,
   now: Date,
@@ -153,10 +150,10 @@ export async function windowSortPage(
         await query(txEm, raw(`select set_config('jit', 'off', true)`));
         const [state] = await query<StateRow>(txEm, STATE);
         const lists = { base: raw('search_window_base'), today: raw('search_window_today'), previous: false, small };
-        if (isValid(state, plan.day)) return pageIn(txEm, where, order, page, sort, plan, lists);
-        if (isPrevious(state, plan.day)) return pageIn(txEm, where, order, page, sort, plan, { ...lists, previous: true });
+        if (isValid(state, plan.day)) return pageIn(txEm, where, page, sort, plan, lists);
+        if (isPrevious(state, plan.day)) return pageIn(txEm, where, page, sort, plan, { ...lists, previous: true });
         const computed = { base: sql`(${baseSelect(plan.day)})`, today: raw('(select d.day, d.thing_id, d.flattrs, d.epoch_sum from thing_flattr_days d)'), previous: false, small };
-        return fallback ? pageIn(txEm, where, order, page, sort, plan, computed) : null;
+        return fallback ? pageIn(txEm, where, page, sort, plan, computed) : null;
       },
       { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
     );
@@ -173,6 +170,8 @@ async function countAtMost(em: EntityManager, where: Sql, cap: number): Promise<
 /** The static list's bound (a base column with an index) and the base's exact whole days, per sort. */
 const HI: Record<WindowSort, string> = { flattrs_month: 'month_hi', flattrs_week: 'week_hi', flattrs_day: 'day_hi', trend: 'trend_hi' };
 const PAST: Record<WindowSort, string | null> = { flattrs_month: 'month_n', flattrs_week: 'week_n', flattrs_day: null, trend: 'week_n' };
+
+const BY_FLATTRS = raw('t.flattrs_count desc, t.id desc');
 
 interface CandidateRow {
   id: number;
@@ -242,7 +241,6 @@ const OLDEST: Record<WindowSort, string> = {
 async function pageIn(
   em: EntityManager,
   where: Sql,
-  order: FlattrsOrder,
   page: Page,
   sort: WindowSort,
   plan: WindowPlan,
@@ -279,7 +277,7 @@ async function pageIn(
 
   const fut = sql`fut as materialized (select f.thing_id, count(*)::int as n, sum(${epoch})::bigint as s from flattrs f
           where f.created_at >= ${at(plan.now + 1)}::timestamptz and f.created_at < ${at((plan.day + 1) * DAY)}::timestamptz group by f.thing_id)`;
-  const exact = sql`c.id, ${count}::int as n, ${key}::text as key, (select tc.flattrs_count from thing_counters tc where tc.thing_id = c.id) as fc`;
+  const exact = sql`c.id, ${count}::int as n, ${key}::text as key, (select t.flattrs_count from things t where t.id = c.id) as fc`;
   const lookups = sql`left join lateral (select b.* from ${base} b where b.thing_id = c.id limit 1) b on true
           left join lateral (select w.flattrs, w.epoch_sum from ${today} w where w.day = ${day}::date and w.thing_id = c.id limit 1) w on true
           ${previous
@@ -346,8 +344,8 @@ async function pageIn(
   await query(em, raw(`select set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true)`));
   const rest = await query<{ id: number }>(
     em,
-    sql`select t.id from things t ${order.join} where ${where} and t.id <> all(${`{${positives.map((c) => c.id).join(',')}}`}::int[])
-      order by ${order.by} offset ${Math.max(0, page.offset - hot)} limit ${page.limit - head.length}`,
+    sql`select t.id from things t where ${where} and t.id <> all(${`{${positives.map((c) => c.id).join(',')}}`}::int[])
+      order by ${BY_FLATTRS} offset ${Math.max(0, page.offset - hot)} limit ${page.limit - head.length}`,
   );
   return [...head, ...rest.map((r) => r.id)];
 }

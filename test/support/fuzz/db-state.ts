@@ -55,18 +55,16 @@ export class DbWatcher {
    */
   async counterViolations(): Promise<string[]> {
     const { rows } = await this.client.query(`
-      select t.id, c.flattrs_count, c.flattrs_user_count, c.last_flattr_at,
+      select t.id, t.flattrs_count, t.flattrs_user_count, t.last_flattr_at,
              coalesce(f.n, 0) as rows, coalesce(f.users, 0) as users, f.last,
              coalesce(d.total, 0) as day_total
         from things t
-        left join thing_counters c on c.thing_id = t.id
         left join (select thing_id, count(*)::int as n, count(distinct user_id)::int as users, max(created_at) as last
                      from flattrs group by thing_id) f on f.thing_id = t.id
         left join (select thing_id, sum(flattrs)::int as total from thing_flattr_days group by thing_id) d on d.thing_id = t.id
-       where c.thing_id is null
-          or c.flattrs_count <> coalesce(f.n, 0)
-          or c.flattrs_user_count <> coalesce(f.users, 0)
-          or c.last_flattr_at is distinct from f.last
+       where t.flattrs_count <> coalesce(f.n, 0)
+          or t.flattrs_user_count <> coalesce(f.users, 0)
+          or t.last_flattr_at is distinct from f.last
           or coalesce(d.total, 0) <> coalesce(f.n, 0)`);
     const orphans = await this.client.query(`
       select 'flattr ' || f.id || ' of missing user/thing' as problem from flattrs f
