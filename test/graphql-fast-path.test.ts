@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { Fixtures } from './support/fixtures.js';
 import { request, type HttpResult } from './support/http.js';
+import { OUR_THING_QUERY, OUR_USER_THINGS_QUERY } from '../bench/scenarios.js';
 
 /**
  * Issue 18: /graphql answers query documents Yoga has already parsed and validated through its fast path
@@ -16,20 +17,9 @@ import { request, type HttpResult } from './support/http.js';
  * must be the same every time, the rate-limit counts aside — and those must go down by the same weight each time.
  */
 
-/** The bench's two documents (bench/scenarios.ts OUR_THING_QUERY and OUR_USER_THINGS_QUERY, the REST facade's). */
-const FRAGMENTS = `fragment V2MiniUser on User { username resourceUrl webUrl }
-fragment V2FullUser on User { ...V2MiniUser firstname lastname avatar about city country url email registeredAt }
-fragment V2Thing on Thing {
-  databaseId resourceUrl webUrl url flattrCount flattrUserCount title description tags
-  language { id } category { id } createdAt hidden image
-  owner { ...V2MiniUser ...V2FullUser @include(if: $full) }
-  viewerState { flattred subscribed }
-  ownerView { lastFlattrAt updatedAt }
-}`;
-const BENCH_THING = `query ThingById($id: Int!, $full: Boolean!) { thing(id: $id) { ...V2Thing } }\n${FRAGMENTS}`;
-const BENCH_USER_THINGS = `query UserThings($username: String!, $first: Int!, $after: String, $full: Boolean!) {
-  user(username: $username) { username things(first: $first, after: $after) { edges { node { ...V2Thing } } } }
-}\n${FRAGMENTS}`;
+/** The bench's two documents: REST's ThingById and UserThings with their fragments, as clients send them. */
+const BENCH_THING = OUR_THING_QUERY;
+const BENCH_USER_THINGS = OUR_USER_THINGS_QUERY;
 /** 208 at n = 2, 3092 at n = 30 (weight 4), 10302 at n = 100 (over GRAPHQL_MAX_COST 8000 below). */
 const COSTLY = 'query Costly($n: Int!) { viewer { things(first: $n) { nodes { title flattrs(first: 50) { nodes { id } } } } } }';
 
