@@ -1,6 +1,7 @@
 import { type DocumentNode } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
+import { CharBoundedLru } from './bounded-lru.js';
 
 /**
  * The query documents Yoga has parsed and validated successfully, by their exact text (the /graphql fast path,
@@ -16,42 +17,24 @@ export interface KnownDocument {
 }
 
 export class KnownDocuments {
-  private readonly entries = new Map<string, KnownDocument>();
-  private chars = 0;
+  private readonly entries: CharBoundedLru<string, KnownDocument>;
 
-  constructor(
-    readonly maxEntries = 500,
-    readonly maxChars = 4 * 1024 * 1024,
-  ) {}
+  constructor(maxEntries = 500, maxChars = 4 * 1024 * 1024) {
+    this.entries = new CharBoundedLru(maxEntries, maxChars, (text) => text.length);
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
   get(text: string): KnownDocument | undefined {
-    const entry = this.entries.get(text);
-    if (entry !== undefined) {
-      // Most recently used last.
-      this.entries.delete(text);
-      this.entries.set(text, entry);
-    }
-    return entry;
+    return this.entries.get(text);
   }
 
+  /** A text parsed again into another DocumentNode (Yoga's parse cache dropped it) starts over, uncompiled. */
   record(text: string, document: DocumentNode): void {
-    if (text.length > this.maxChars || this.entries.get(text)?.document === document) return;
-    const old = this.entries.get(text);
-    if (old !== undefined) {
-      this.entries.delete(text);
-      this.chars -= text.length;
-    }
+    if (this.entries.peek(text)?.document === document) return;
     this.entries.set(text, { document, compiled: new Map() });
-    this.chars += text.length;
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= this.maxEntries && this.chars <= this.maxChars) break;
-      this.entries.delete(key);
-      this.chars -= key.length;
-    }
   }
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { useAPQ } from '@graphql-yoga/plugin-apq';
 import { DASHBOARD_DOCUMENTS } from '../ops/dashboard-documents.js';
+import { CharBoundedLru } from './bounded-lru.js';
 
 /**
  * Persisted operations on /graphql (README "Persisted queries and trusted documents").
@@ -28,43 +29,9 @@ export function sha256Hex(text: string): string {
 }
 
 /** An LRU of hash → query text bounded by count and total characters (a 1 MiB document still fits). */
-export class BoundedDocumentStore {
-  private readonly entries = new Map<string, string>();
-  private chars = 0;
-
-  constructor(
-    readonly maxEntries = APQ_STORE_MAX_ENTRIES,
-    readonly maxChars = APQ_STORE_MAX_BYTES,
-  ) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(hash: string): string | undefined {
-    const value = this.entries.get(hash);
-    if (value !== undefined) {
-      // Most recently used last.
-      this.entries.delete(hash);
-      this.entries.set(hash, value);
-    }
-    return value;
-  }
-
-  set(hash: string, query: string): void {
-    if (query.length > this.maxChars) return;
-    const old = this.entries.get(hash);
-    if (old !== undefined) {
-      this.entries.delete(hash);
-      this.chars -= old.length;
-    }
-    this.entries.set(hash, query);
-    this.chars += query.length;
-    for (const [key, value] of this.entries) {
-      if (this.entries.size <= this.maxEntries && this.chars <= this.maxChars) break;
-      this.entries.delete(key);
-      this.chars -= value.length;
-    }
+export class BoundedDocumentStore extends CharBoundedLru<string, string> {
+  constructor(maxEntries = APQ_STORE_MAX_ENTRIES, maxChars = APQ_STORE_MAX_BYTES) {
+    super(maxEntries, maxChars, (_hash, query) => query.length);
   }
 }
 
