@@ -24,18 +24,24 @@ export interface NewUser {
   balanceCents?: number;
 }
 
+/**
+ * Whether a stored username could be this one. None holds U+0000 (PostgreSQL refuses the character in a query
+ * parameter: a 500) or is longer than 64 characters; checking the length first also keeps a megabyte of name away
+ * from the ORM, which takes about 0.6 µs per character of a parameter.
+ */
+function couldBeUsername(username: string): boolean {
+  return username.length <= USERNAME_MAX && !username.includes('\u0000');
+}
+
 export async function findUserByUsername(em: EntityManager, username: string): Promise<UserEntity | null> {
-  // No stored username holds U+0000 (PostgreSQL refuses the character in a query parameter: a 500) or is longer than
-  // 64 characters; checking the length first also keeps a megabyte of name away from the ORM, which takes about
-  // 0.6 µs per character of a parameter.
-  if (username.length > USERNAME_MAX || username.includes('\u0000')) return null;
+  if (!couldBeUsername(username)) return null;
   // Matches the unique index on lower(username), so the lookup uses it.
   return em.findOne(User, { [raw((alias) => `lower(${alias}.username)`)]: username.toLowerCase() });
 }
 
 /** findUserByUsername for read paths: a plain record (src/services/read-model/rows.ts), not a managed entity. */
 export async function findUserRecordByUsername(em: EntityManager, username: string): Promise<UserRecord | null> {
-  if (username.length > USERNAME_MAX || username.includes('\u0000')) return null;
+  if (!couldBeUsername(username)) return null;
   return userByLowerUsername(em, username.toLowerCase());
 }
 
@@ -50,7 +56,7 @@ export async function findUserRecordWithThings(
   viewer: ViewerOfRead | null,
   page: { limit: number; offset: number },
 ): Promise<UserWithThings | null> {
-  if (username.length > USERNAME_MAX || username.includes('\u0000')) return null;
+  if (!couldBeUsername(username)) return null;
   return userWithThingsPage(em, username.toLowerCase(), viewer, page);
 }
 
