@@ -12,7 +12,7 @@ import { encodeGlobalId } from '../schema/global-id.js';
 /** The global id of a thing, which every id argument of a mutation takes. */
 const gid = (databaseId: number) => encodeGlobalId('Thing', databaseId);
 
-/** The GraphQL write contract (scratch/mutations-contract.md) through execute(), plus one pass over HTTP. */
+/** The GraphQL write contract (README, "GraphQL" and "GraphQL errors") through execute(), plus one pass over HTTP. */
 
 let app: TestApp;
 let fx: Fixtures;

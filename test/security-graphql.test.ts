@@ -144,7 +144,7 @@ describe('the source itself: nesting, fragment chains and size', () => {
     expect(sourceNesting('{ a(b: "{{{{") # {{{{\n { c } }')).toBe(2);
   });
 
-  it('deep nesting, long fragment chains and huge documents are 4xx, not 500 or a stall (needs item 3 of scratch/security-fixes-for-lead.md)', async () => {
+  it('deep nesting, long fragment chains and huge documents are 4xx, not 500 or a stall (src/server/graphql-server.ts documentSourceGuardPlugin)', async () => {
     for (const query of [deepNesting(600), fragmentChain(12_000)]) {
       const res = await graphql({ query });
       expect(res.status, `${query.slice(0, 40)}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
@@ -190,7 +190,7 @@ describe('batching, methods and cross-site requests', () => {
     expect(DbWatcher.changed(before, await db.state())).toEqual([]);
   });
 
-  it('an unsupported Content-Type is a 415, not a 204 (needs item 4 of scratch/security-fixes-for-lead.md)', async () => {
+  it('an unsupported Content-Type is a 415, not a 204 (src/server/graphql-server.ts serveGraphQL)', async () => {
     attacks += 1;
     const res = await request(app.baseUrl, '/graphql', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{"query":"{ __typename }"}' });
     expect(res.status).toBe(415);

@@ -250,7 +250,7 @@ describe('SQL metacharacters are data, in every parameter', () => {
   });
 
   it('tags PostgreSQL array literals treat specially are stored exactly (NULL, backslashes, quotes, control characters)', async () => {
-    // Needs the TextArrayType of src/entities/text-array.ts (scratch/security-fixes-for-lead.md item 1): MikroORM's own
+    // Needs the TextArrayType of src/entities/text-array.ts: MikroORM's own
     // array type writes the tag `NULL` unquoted, so PostgreSQL stored an SQL NULL element and every list or search
     // showing the thing answered 500; `\u0001` and `\` came back altered.
     const tags = ['NULL', 'null', ' Null ', 'a\\b', '\\', '\u0001x', 'q"q', '{}', 'a,b', '\u2028sep'];

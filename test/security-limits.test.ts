@@ -16,7 +16,7 @@ import { reportFigures } from './support/fuzz/settings.js';
  * Issue 10 (5): resource limits. Request bodies (REST and OAuth 1 MiB, website forms 32 KiB), header and URL size
  * (16 KiB, Node's limit), deep JSON, maximum page size (MAX_PAGE_SIZE) and ids per request (100, D50) are enforced
  * in-process; slow clients (slowloris: headers or body trickled byte by byte) are cut off by the real server's
- * timeouts (scratch/security-fixes-for-lead.md item 2: HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS).
+ * timeouts (HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS: README, Configuration; SECURITY.md, Threat model).
  */
 
 let app: TestApp;
@@ -166,7 +166,7 @@ describe('page size and id lists', () => {
   });
 });
 
-describe('slow clients (the real server, needs item 2 of scratch/security-fixes-for-lead.md)', () => {
+describe('slow clients (the real server: HTTP_HEADERS_TIMEOUT_MS and HTTP_REQUEST_TIMEOUT_MS)', () => {
   let server: ServerProcess;
   let database: TestDatabase;
   let serverPort: number;

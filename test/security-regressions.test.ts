@@ -13,7 +13,7 @@ import { TAG_MAX } from '../src/services/thing-rules.js';
 /**
  * Issue 10: one deterministic test per vulnerability the fuzz and injection suites found and this issue fixed, so a
  * regression fails here with a clear name whatever the fuzzers happen to generate. Each fails without its fix
- * (scratch/security-fixes-for-lead.md, table "Fixed by the security helper").
+ * (SECURITY.md, "Findings of issue 10").
  */
 
 let app: TestApp;
