@@ -177,6 +177,53 @@ describe('keyset connections', () => {
     expect(start.pageInfo.hasPreviousPage).toBe(false);
   });
 
+  it("pages a thing's flattrs both ways, ties broken by id, without a hiding user's flattrs except for that user", async () => {
+    // Six flattrs of one thing, three of them at one instant; one by a user who hides their flattrs.
+    const thing = await fx.thing(await fx.user(), { url: 'https://example.org/relay/flattred' });
+    const flattrers: UserEntity[] = [];
+    for (let i = 0; i < 5; i++) flattrers.push(await fx.user({ balanceCents: 1000 }));
+    for (const [i, user] of flattrers.entries()) await fx.flattr(user, thing, at(50 + Math.min(i, 2)));
+    await fx.flattr(shy, thing, at(51));
+    const rows: { id: number; user_id: number; minute: number }[] = await app.orm.em
+      .getConnection()
+      .execute('select id, user_id, extract(epoch from created_at)::int / 60 as minute from flattrs where thing_id = ?', [thing.id]);
+    expect(rows).toHaveLength(6);
+    const made = rows.map((r) => ({ id: r.id, user: r.user_id, minute: r.minute }));
+    const FLATTRS = `query($id: Int!, $first: Int, $after: String, $last: Int, $before: String) {
+      thing(id: $id) { flattrs(first: $first, after: $after, last: $last, before: $before) {
+        totalCount nodes { databaseId } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+    const flattrsPage = async (variables: Record<string, unknown>, token?: string) => {
+      const result = await gql(FLATTRS, { id: thing.id, ...variables }, token);
+      expect(result.errors).toBeUndefined();
+      return result.data.thing.flattrs;
+    };
+    const minuteOf = new Map(made.map((f) => [f.id, f.minute]));
+    const newestFirst = (ids: number[]) => [...ids].sort((a, b) => minuteOf.get(b)! - minuteOf.get(a)! || b - a);
+    // Three at minute 52 and two at 51 (one of them shy's): ties the id must order.
+    expect(new Set(made.map((f) => f.minute)).size).toBe(3);
+    for (const [token, visible] of [
+      [undefined, made.filter((f) => f.user !== shy.id)],
+      [shyToken, made],
+    ] as const) {
+      const order = newestFirst(visible.map((f) => f.id));
+      const first = await flattrsPage({ first: 2 }, token);
+      expect(first.totalCount).toBe(order.length);
+      const forward = [...first.nodes];
+      let cursor = first.pageInfo.endCursor;
+      for (let more = first.pageInfo.hasNextPage; more; ) {
+        const next = await flattrsPage({ first: 2, after: cursor }, token);
+        forward.push(...next.nodes);
+        cursor = next.pageInfo.endCursor;
+        more = next.pageInfo.hasNextPage;
+      }
+      expect(forward.map((n: any) => n.databaseId)).toEqual(order);
+      const tail = await flattrsPage({ last: 2 }, token);
+      expect(tail.nodes.map((n: any) => n.databaseId)).toEqual(order.slice(-2));
+      const before = await flattrsPage({ last: 3, before: tail.pageInfo.startCursor }, token);
+      expect(before.nodes.map((n: any) => n.databaseId)).toEqual(order.slice(-5, -2));
+    }
+  });
+
   it('an empty page has null cursors', async () => {
     const order = expected();
     const last = await page({ first: 1, after: (await page({ first: 10 })).pageInfo.endCursor });

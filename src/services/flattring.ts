@@ -6,6 +6,7 @@ import { isAutoSubmitUrl, parseAutoSubmitUrl } from './auto-submit.js';
 import { existingThing, findThingByUrl, insertThing, isUniqueViolation } from './things.js';
 import { primaryRows, type ReadStatement } from './read-model/statement.js';
 import { thingsWithOwners, type ThingRecord } from './read-model/rows.js';
+import type { FlattrRecord, FlattrSource } from './read-model/flattrs.js';
 import { isAbsoluteHttpUrl } from './thing-rules.js';
 import { findUserByUsername } from './users.js';
 
@@ -18,17 +19,7 @@ export const OWNER_MISMATCH = 'Owner mismatch. Current thing owned by other acco
 export const UNSUPPORTED_OWNER = 'Unsupported owner identifier';
 export { INVALID_PARAMETERS };
 
-export type FlattrSource = 'click' | 'subscription';
-
-/** A flattr as GraphQL shows it: the entity, or the plain row of the one-statement path (flattrThing). */
-export interface FlattrRecord {
-  id: number;
-  user: { id: number };
-  thing: { id: number };
-  createdAt: Date;
-  period: string;
-  source: FlattrSource;
-}
+export type { FlattrRecord, FlattrSource } from './read-model/flattrs.js';
 
 export interface FlattrOutcome {
   flattr: FlattrRecord;

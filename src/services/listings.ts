@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FilterQuery } from '@mikro-orm/core';
-import { Flattr, Thing, type FlattrEntity, type ThingEntity } from '../entities/index.js';
+import { Flattr, Thing, type ThingEntity } from '../entities/index.js';
 import { thingsOfOwner, type ThingRecord, type UserRecord } from './read-model/rows.js';
+import { countFlattrsOnThingFor, flattrsOfUser, flattrsOnThingFor, type FlattrRecord } from './read-model/flattrs.js';
 
 /** What the listing rules read of a user: who it is and whether they hide their flattrs. */
 type ListedUser = Pick<UserRecord, 'id' | 'hideFlattrs'>;
@@ -37,25 +38,6 @@ export interface CreatedKey {
 
 export const createdKeyOf = (row: { createdAt: Date; id: number }): CreatedKey => ({ createdAt: row.createdAt, id: row.id });
 
-/** The where-conditions of a window over (created_at desc, id desc). */
-function createdWindow<T>(window: ListWindow<CreatedKey>): FilterQuery<T>[] {
-  const conditions: FilterQuery<T>[] = [];
-  if (window.after) {
-    const { createdAt, id } = window.after;
-    conditions.push({ $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] } as FilterQuery<T>);
-  }
-  if (window.before) {
-    const { createdAt, id } = window.before;
-    conditions.push({ $or: [{ createdAt: { $gt: createdAt } }, { createdAt, id: { $gt: id } }] } as FilterQuery<T>);
-  }
-  return conditions;
-}
-
-function createdOrder(window: ListWindow<unknown>) {
-  const direction = window.fromEnd ? 'asc' : 'desc';
-  return { orderBy: { createdAt: direction, id: direction } as const, offset: window.offset ?? 0, limit: window.limit };
-}
-
 function displayOrder<T>(rows: T[], window: ListWindow<unknown>): T[] {
   return window.fromEnd ? rows.reverse() : rows;
 }
@@ -78,11 +60,10 @@ export function flattrsVisible(user: ListedUser, viewerId: number | null): boole
   return !user.hideFlattrs || viewerId === user.id;
 }
 
-/** E12/E13: newest first; empty for others when the user hides their flattrs (§12.5). Not filtered by `hidden` (D75). */
-export async function flattrsByUser(em: EntityManager, user: ListedUser, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
+/** E12/E13: newest first; empty for others when the user hides their flattrs (§12.5). Not filtered by `hidden` (D75). Plain records. */
+export async function flattrsByUser(em: EntityManager, user: ListedUser, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrRecord[]> {
   if (!flattrsVisible(user, viewerId)) return [];
-  const where = { $and: [{ user: user.id }, ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
-  return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
+  return flattrsOfUser(em, user.id, window);
 }
 
 /**
@@ -105,18 +86,13 @@ export async function countFlattrsByUser(em: EntityManager, user: ListedUser, vi
   return em.count(Flattr, { user: user.id });
 }
 
-function flattrsOnThingWhere(thing: Pick<ThingRecord, 'id'>, viewerId: number | null): FilterQuery<FlattrEntity> {
-  return { thing: thing.id, $or: [{ user: { hideFlattrs: false } }, ...(viewerId === null ? [] : [{ user: viewerId }])] } as FilterQuery<FlattrEntity>;
-}
-
-/** E14: newest first; flattrs by users who hide theirs are left out unless the viewer is that user (§12.5). */
-export async function flattrsOnThing(em: EntityManager, thing: Pick<ThingRecord, 'id'>, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrEntity[]> {
-  const where = { $and: [flattrsOnThingWhere(thing, viewerId), ...createdWindow<FlattrEntity>(window)] } as FilterQuery<FlattrEntity>;
-  return displayOrder(await em.find(Flattr, where, createdOrder(window)), window);
+/** E14: newest first; flattrs by users who hide theirs are left out unless the viewer is that user (§12.5). Plain records. */
+export function flattrsOnThing(em: EntityManager, thing: Pick<ThingRecord, 'id'>, viewerId: number | null, window: ListWindow<CreatedKey>): Promise<FlattrRecord[]> {
+  return flattrsOnThingFor(em, thing.id, viewerId, window);
 }
 
 export function countFlattrsOnThing(em: EntityManager, thing: Pick<ThingRecord, 'id'>, viewerId: number | null): Promise<number> {
-  return em.count(Flattr, flattrsOnThingWhere(thing, viewerId));
+  return countFlattrsOnThingFor(em, thing.id, viewerId);
 }
 
 export type ActivityDirection = 'outgoing' | 'incoming';
