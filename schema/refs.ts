@@ -1,6 +1,6 @@
 import { builder } from './builder.js';
 import { loadThings, loadUsers } from './loaders.js';
-import type { SubscriptionEntity } from '../src/entities/index.js';
+import type { SubscriptionRecord } from '../src/services/read-model/subscriptions.js';
 import type { FlattrRecord } from '../src/services/flattring.js';
 import type { ThingRecord, UserRecord } from '../src/services/read-model/rows.js';
 import type { ReferenceEntry } from '../src/services/reference-data.js';
@@ -21,7 +21,7 @@ export const ThingRef = builder.loadableNodeRef('Thing', {
 
 export const FlattrRef = builder.nodeRef<FlattrRecord>('Flattr', { id: { resolve: (flattr) => flattr.id } });
 /** A user's subscription to a thing. Not named `Subscription`: that name would make it the schema's subscription root. */
-export const ThingSubscriptionRef = builder.nodeRef<SubscriptionEntity>('ThingSubscription', {
+export const ThingSubscriptionRef = builder.nodeRef<SubscriptionRecord>('ThingSubscription', {
   id: { resolve: (subscription) => `${subscription.user.id}:${subscription.thing.id}` },
 });
 /** An activity's id derives from its source row: the flattr of a like, the thing of a post. */

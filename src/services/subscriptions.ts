@@ -5,6 +5,7 @@ import { DomainError } from './domain-error.js';
 import { existingThing, isUniqueViolation } from './things.js';
 import { flattrInTransaction } from './flattring.js';
 import { ADVISORY_LOCK, SUBSCRIPTIONS_PER_USER } from './write-bounds.js';
+import { subscriptionRecordsOfUser, type SubscriptionRecord } from './read-model/subscriptions.js';
 
 /** Canonical error texts (spec §6.2). */
 export const THING_OWNER = 'You are not allowed to subscribe to your own thing';
@@ -91,9 +92,9 @@ export async function unsubscribe(em: EntityManager, viewerId: number, thingId: 
   });
 }
 
-/** E17 (D59): every subscription of the user, newest first (created_at desc, then thing id desc). */
-export function subscriptionsOfUser(em: EntityManager, userId: number): Promise<SubscriptionEntity[]> {
-  return em.find(Subscription, { user: userId }, { orderBy: { createdAt: 'desc', thing: 'desc' } });
+/** E17 (D59): every subscription of the user, newest first (created_at desc, then thing id desc). Plain records. */
+export function subscriptionsOfUser(em: EntityManager, userId: number): Promise<SubscriptionRecord[]> {
+  return subscriptionRecordsOfUser(em, userId);
 }
 
 /** The first instant of the period (UTC month, §2.2) that `at` falls in. */
