@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { readRows, timestamp, type ReadStatement } from './statement.js';
+import { createdWindowSql, createdWindowValues, inDisplayOrder, shapeKey, shapeOf, type CreatedWindow, type CreatedWindowShape } from './created-window.js';
 
 export type FlattrSource = 'click' | 'subscription';
 
@@ -34,14 +35,6 @@ const flattrOf = (row: FlattrColumns): FlattrRecord => ({
   source: row.source,
 });
 
-/** A window over (created_at desc, id desc), as src/services/listings.ts ListWindow<CreatedKey> gives it. */
-export interface FlattrWindow {
-  limit: number;
-  offset?: number;
-  after?: { createdAt: Date; id: number } | null;
-  before?: { createdAt: Date; id: number } | null;
-  fromEnd?: boolean;
-}
 
 /**
  * E14's rule (spec §12.5): a thing's flattrs leave out those of users who hide theirs, unless the viewer is that user.
@@ -56,50 +49,40 @@ const statements = new Map<string, ReadStatement>();
 
 /**
  * One statement per list and window shape (after/before bounds, direction): at most 16 texts, each prepared once per
- * connection. The bounds are row comparisons on (created_at, id), the order of the flattrs_user_created_idx and
- * flattrs_thing_created_idx indexes. Parameters: the user or thing, limit, offset, the viewer (on_thing only), then
- * each bound present (time, id).
+ * connection, on the flattrs_user_created_idx or flattrs_thing_created_idx index. Parameters: the user or thing,
+ * limit, offset, the viewer (on_thing only), then each bound present (time, id).
  */
-function windowStatement(list: FlattrList, after: boolean, before: boolean, ascending: boolean): ReadStatement {
-  const key = `${list}${+after}${+before}${+ascending}`;
+function windowStatement(list: FlattrList, shape: CreatedWindowShape): ReadStatement {
+  const key = `${list}${shapeKey(shape)}`;
   let statement = statements.get(key);
   if (statement) return statement;
-  const where = list === 'of_user' ? ['f.user_id = $1'] : ['f.thing_id = $1', visibleOnThing('$4')];
-  let next = list === 'of_user' ? 4 : 5;
-  if (after) where.push(`(f.created_at, f.id) < ($${next++}::timestamptz, $${next++}::int)`);
-  if (before) where.push(`(f.created_at, f.id) > ($${next++}::timestamptz, $${next++}::int)`);
-  const direction = ascending ? 'asc' : 'desc';
+  const { bounds, orderBy } = createdWindowSql('f', shape, list === 'of_user' ? 4 : 5);
+  const where = [...(list === 'of_user' ? ['f.user_id = $1'] : ['f.thing_id = $1', visibleOnThing('$4')]), ...bounds];
   const from = list === 'of_user' ? 'flattrs f' : 'flattrs f join users u on u.id = f.user_id';
   statement = {
     name: `read_flattrs_${key}`,
-    text:
-      `select f.id, f.user_id, f.thing_id, f.created_at, f.period, f.source from ${from} where ${where.join(' and ')} ` +
-      `order by f.created_at ${direction}, f.id ${direction} limit $2 offset $3`,
+    text: `select f.id, f.user_id, f.thing_id, f.created_at, f.period, f.source from ${from} where ${where.join(' and ')} order by ${orderBy} limit $2 offset $3`,
   };
   statements.set(key, statement);
   return statement;
 }
 
-async function flattrWindow(em: EntityManager, list: FlattrList, subject: number, viewerId: number | null, window: FlattrWindow): Promise<FlattrRecord[]> {
-  const after = window.after ?? null;
-  const before = window.before ?? null;
-  const statement = windowStatement(list, after !== null, before !== null, window.fromEnd === true);
+async function flattrWindow(em: EntityManager, list: FlattrList, subject: number, viewerId: number | null, window: CreatedWindow): Promise<FlattrRecord[]> {
   const values: unknown[] = [subject, window.limit, window.offset ?? 0];
   // A viewer id no user has (0) when anonymous: the condition then shows only users who do not hide their flattrs.
   if (list === 'on_thing') values.push(viewerId ?? 0);
-  if (after) values.push(after.createdAt.toISOString(), after.id);
-  if (before) values.push(before.createdAt.toISOString(), before.id);
-  const rows = (await readRows<FlattrColumns>(em, statement, values)).map(flattrOf);
-  return window.fromEnd ? rows.reverse() : rows;
+  values.push(...createdWindowValues(window));
+  const rows = (await readRows<FlattrColumns>(em, windowStatement(list, shapeOf(window)), values)).map(flattrOf);
+  return inDisplayOrder(rows, window);
 }
 
 /** A window of the flattrs a user made, newest first (who may see them is the caller's rule, listings.ts). */
-export function flattrsOfUser(em: EntityManager, userId: number, window: FlattrWindow): Promise<FlattrRecord[]> {
+export function flattrsOfUser(em: EntityManager, userId: number, window: CreatedWindow): Promise<FlattrRecord[]> {
   return flattrWindow(em, 'of_user', userId, null, window);
 }
 
 /** A window of a thing's flattrs, newest first, without those of users who hide theirs unless the viewer is that user. */
-export function flattrsOnThingFor(em: EntityManager, thingId: number, viewerId: number | null, window: FlattrWindow): Promise<FlattrRecord[]> {
+export function flattrsOnThingFor(em: EntityManager, thingId: number, viewerId: number | null, window: CreatedWindow): Promise<FlattrRecord[]> {
   return flattrWindow(em, 'on_thing', thingId, viewerId, window);
 }
 

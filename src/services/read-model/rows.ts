@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { nullableTimestamp, primaryRows, readRows, timestamp, type ReadStatement } from './statement.js';
+import { createdWindowSql, createdWindowValues, inDisplayOrder, shapeKey, shapeOf, type CreatedWindow, type CreatedWindowShape } from './created-window.js';
 
 /**
  * Plain records of users and things for read paths: what GraphQL fields show, read by one prepared statement each
@@ -200,37 +201,24 @@ export async function thingsWithOwners(em: EntityManager, ids: readonly number[]
   return rows.map((row) => ({ ...thingOf(row, userRecordOf(row)), viewer: { flattred: row.viewer_flattred, subscribed: row.viewer_subscribed } }));
 }
 
-/** Sort key of lists ordered by created_at desc, id desc (src/services/listings.ts). */
-export interface CreatedWindow {
-  limit: number;
-  offset?: number;
-  after?: { createdAt: Date; id: number } | null;
-  before?: { createdAt: Date; id: number } | null;
-  fromEnd?: boolean;
-}
+export type { CreatedWindow } from './created-window.js';
 
 const thingsOfOwnerStatements = new Map<string, ReadStatement>();
 
 /**
  * One statement per window shape (hidden things or not, after/before bounds, direction): at most 16 texts, each
- * prepared once per connection. Bounds are row comparisons on (created_at, id), the order of the
- * things_owner_created_idx index. Parameters: owner, limit, offset, then each bound present (time, id).
+ * prepared once per connection, on the things_owner_created_idx index. Parameters: owner, limit, offset, then each
+ * bound present (time, id).
  */
-function thingsOfOwnerStatement(withHidden: boolean, after: boolean, before: boolean, ascending: boolean): ReadStatement {
-  const key = `${+withHidden}${+after}${+before}${+ascending}`;
+function thingsOfOwnerStatement(withHidden: boolean, shape: CreatedWindowShape): ReadStatement {
+  const key = `${+withHidden}${shapeKey(shape)}`;
   let statement = thingsOfOwnerStatements.get(key);
   if (!statement) {
-    const where = ['t.owner_id = $1'];
-    if (!withHidden) where.push('not t.hidden');
-    let next = 4;
-    if (after) where.push(`(t.created_at, t.id) < ($${next++}::timestamptz, $${next++}::int)`);
-    if (before) where.push(`(t.created_at, t.id) > ($${next++}::timestamptz, $${next++}::int)`);
-    const direction = ascending ? 'asc' : 'desc';
+    const { bounds, orderBy } = createdWindowSql('t', shape, 4);
+    const where = ['t.owner_id = $1', ...(withHidden ? [] : ['not t.hidden']), ...bounds];
     statement = {
       name: `read_things_of_owner_${key}`,
-      text:
-        `select ${THING_COLUMNS} from things t where ${where.join(' and ')} ` +
-        `order by t.created_at ${direction}, t.id ${direction} limit $2 offset $3`,
+      text: `select ${THING_COLUMNS} from things t where ${where.join(' and ')} order by ${orderBy} limit $2 offset $3`,
     };
     thingsOfOwnerStatements.set(key, statement);
   }
@@ -242,14 +230,10 @@ function thingsOfOwnerStatement(withHidden: boolean, after: boolean, before: boo
  * read of the owner); hidden ones only when `withHidden` (the owner reading their own list).
  */
 export async function thingsOfOwner(em: EntityManager, owner: UserRecord, withHidden: boolean, window: CreatedWindow): Promise<ThingRecord[]> {
-  const after = window.after ?? null;
-  const before = window.before ?? null;
-  const statement = thingsOfOwnerStatement(withHidden, after !== null, before !== null, window.fromEnd === true);
-  const values: unknown[] = [owner.id, window.limit, window.offset ?? 0];
-  if (after) values.push(after.createdAt.toISOString(), after.id);
-  if (before) values.push(before.createdAt.toISOString(), before.id);
+  const statement = thingsOfOwnerStatement(withHidden, shapeOf(window));
+  const values: unknown[] = [owner.id, window.limit, window.offset ?? 0, ...createdWindowValues(window)];
   const rows = (await readRows<ThingColumns>(em, statement, values)).map((row) => thingOf(row, owner));
-  return window.fromEnd ? rows.reverse() : rows;
+  return inDisplayOrder(rows, window);
 }
 
 /** A user with a page of their things, newest first (`userWithThingsPage`). */
