@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FilterQuery } from '@mikro-orm/core';
 import { Flattr, Thing, type ThingEntity } from '../entities/index.js';
 import { thingsOfOwner, type ThingRecord, type UserRecord } from './read-model/rows.js';
+import { inDisplayOrder } from './read-model/created-window.js';
 import { countFlattrsOnThingFor, flattrsOfUser, flattrsOnThingFor, type FlattrRecord } from './read-model/flattrs.js';
 
 /** What the listing rules read of a user: who it is and whether they hide their flattrs. */
@@ -37,10 +38,6 @@ export interface CreatedKey {
 }
 
 export const createdKeyOf = (row: { createdAt: Date; id: number }): CreatedKey => ({ createdAt: row.createdAt, id: row.id });
-
-function displayOrder<T>(rows: T[], window: ListWindow<unknown>): T[] {
-  return window.fromEnd ? rows.reverse() : rows;
-}
 
 function thingsOfUserWhere(owner: ListedUser, viewerId: number | null): FilterQuery<ThingEntity> {
   return { owner: owner.id, ...(viewerId === owner.id ? {} : { hidden: false }) } as FilterQuery<ThingEntity>;
@@ -192,7 +189,7 @@ export async function activitiesOfUser(
     sourceId: r.source_id,
     itemId: r.item_id,
   }));
-  return displayOrder(records, window);
+  return inDisplayOrder(records, window);
 }
 
 export async function countActivitiesOfUser(

@@ -47,7 +47,7 @@ export function createdWindowValues(window: CreatedWindow): unknown[] {
   return values;
 }
 
-/** Rows read from the end come back in display order (newest first). */
-export function inDisplayOrder<T>(rows: T[], window: CreatedWindow): T[] {
+/** Rows read from the end (`fromEnd`) come back in display order, newest first; any list's window. */
+export function inDisplayOrder<T>(rows: T[], window: { fromEnd?: boolean }): T[] {
   return window.fromEnd ? rows.reverse() : rows;
 }
